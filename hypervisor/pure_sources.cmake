@@ -1,0 +1,10 @@
+# Pure-logic sources: compiled freestanding into the hypervisor and natively into the host tests.
+# Included by hypervisor/CMakeLists.txt and tests/host/CMakeLists.txt so both build the same list.
+set(XENOLITH_PURE_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/lib/format.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/boot/cmdline.cpp
+)
+set(XENOLITH_PURE_INCLUDE_DIRS
+    ${CMAKE_CURRENT_LIST_DIR}
+    ${CMAKE_CURRENT_LIST_DIR}/../guest-abi/include
+)

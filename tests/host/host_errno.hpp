@@ -1,0 +1,55 @@
+// Host-only: lets xen/errno.hpp compile after <cerrno>, whose E* macros collide with Errno's names.
+// Include this after <gtest/gtest.h> and before any hypervisor header in every host test.
+#pragma once
+
+#include <cerrno>
+
+#undef EPERM
+#undef ENOENT
+#undef ESRCH
+#undef EINTR
+#undef EIO
+#undef ENXIO
+#undef E2BIG
+#undef ENOEXEC
+#undef EBADF
+#undef ECHILD
+#undef EAGAIN
+#undef ENOMEM
+#undef EACCES
+#undef EFAULT
+#undef EBUSY
+#undef EEXIST
+#undef EXDEV
+#undef ENODEV
+#undef ENOTDIR
+#undef EISDIR
+#undef EINVAL
+#undef ENFILE
+#undef EMFILE
+#undef ENOSPC
+#undef EROFS
+#undef EMLINK
+#undef EDOM
+#undef ERANGE
+#undef EDEADLK
+#undef ENAMETOOLONG
+#undef ENOLCK
+#undef ENOSYS
+#undef ENOTEMPTY
+#undef ENODATA
+#undef ETIME
+#undef EBADMSG
+#undef EOVERFLOW
+#undef EILSEQ
+#undef ERESTART
+#undef ENOTSOCK
+#undef EMSGSIZE
+#undef EOPNOTSUPP
+#undef EADDRINUSE
+#undef EADDRNOTAVAIL
+#undef ENOBUFS
+#undef EISCONN
+#undef ENOTCONN
+#undef ETIMEDOUT
+#undef ECONNREFUSED
