@@ -5,6 +5,7 @@ set(XENOLITH_PURE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/boot/cmdline.cpp
     ${CMAKE_CURRENT_LIST_DIR}/boot/multiboot.cpp
     ${CMAKE_CURRENT_LIST_DIR}/mm/buddy.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/mm/slab.cpp
 )
 set(XENOLITH_PURE_INCLUDE_DIRS
     ${CMAKE_CURRENT_LIST_DIR}
