@@ -6,6 +6,8 @@ set(XENOLITH_PURE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/boot/multiboot.cpp
     ${CMAKE_CURRENT_LIST_DIR}/mm/buddy.cpp
     ${CMAKE_CURRENT_LIST_DIR}/mm/slab.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/acpi/tables.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/acpi/madt.cpp
 )
 set(XENOLITH_PURE_INCLUDE_DIRS
     ${CMAKE_CURRENT_LIST_DIR}
