@@ -1,0 +1,66 @@
+// handle_trap(): the C++ side of isr.S.
+#include "arch/x86_64/traps.hpp"
+
+#include "arch/x86_64/apic.hpp"
+#include "arch/x86_64/cr.hpp"
+#include "core/console.hpp"
+#include "core/panic.hpp"
+#include "core/cpu.hpp"
+#include "core/smp.hpp"
+
+namespace xenolith::arch {
+
+namespace {
+InterruptHandler g_handlers[256];
+
+constexpr const char* EXCEPTION_NAMES[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
+    "#UD invalid opcode", "#NM device not available", "#DF double fault", "coprocessor overrun",
+    "#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check", "#MC machine check",
+    "#XM SIMD error", "#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
+    "reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+    "#VC VMM communication", "#SX security", "reserved 31",
+};
+
+[[noreturn]] void fatal_exception(TrapFrame& frame) {
+    FixedBuffer<160> message;
+    format_to(message, "exception {} ({}) error code {:#x}", frame.vector, exception_name(frame.vector),
+              frame.error_code);
+    if (frame.vector == vector::PAGE_FAULT)
+        format_to(message, " at address {:#x}", read_cr2());
+    panic_message(message.view(), &frame);
+}
+}  // namespace
+
+const char* exception_name(std::uint64_t vector) { return vector < 32 ? EXCEPTION_NAMES[vector] : "interrupt"; }
+
+void set_interrupt_handler(std::uint8_t vector, InterruptHandler handler) { g_handlers[vector] = handler; }
+
+}  // namespace xenolith::arch
+
+using namespace xenolith;
+
+extern "C" void handle_trap(arch::TrapFrame* frame) {
+    const std::uint64_t vector = frame->vector;
+    if (vector == arch::vector::NMI) {
+        // An NMI is how a panicking CPU stops the others.
+        if (panicking())
+            halt_this_cpu_for_panic();
+        arch::fatal_exception(*frame);
+    }
+    if (vector < arch::vector::FIRST_EXTERNAL)
+        arch::fatal_exception(*frame);
+    if (vector == arch::vector::SPURIOUS)
+        return;  // no EOI for spurious interrupts
+    if (vector >= arch::vector::LEGACY_PIC_BASE && vector < arch::vector::LEGACY_PIC_BASE + 16) {
+        // Masked 8259s can still deliver a spurious IRQ 7/15; nothing to acknowledge at the LAPIC.
+        return;
+    }
+    if (arch::InterruptHandler handler = arch::g_handlers[vector]) {
+        handler(*frame);
+    } else {
+        log_warning("unexpected interrupt vector {:#x} on CPU {}", vector, this_cpu().index);
+    }
+    arch::local_apic().eoi();
+}
