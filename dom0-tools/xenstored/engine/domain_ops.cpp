@@ -97,6 +97,12 @@ void Engine::release_domain(uint32_t domid) {
         const Node* n = m_tree.find(p);
         if (!n || n->owner() != domid) continue;
         PermList perms = n->perms;
+        if (p == "/") {
+            // The root stays; it falls back to domain 0.
+            perms[0].domid = 0;
+            m_tree.set_perms(p, *m_tree.find(p), perms);
+            continue;
+        }
         m_tree.remove(p);
         fire(p, perms, true);
     }

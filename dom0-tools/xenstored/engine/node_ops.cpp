@@ -60,8 +60,13 @@ Result<const Node*> Engine::find_checked(Conn& c, Transaction* tx, std::string_v
 Node& Engine::view_modify(Transaction* tx, std::string_view path) {
     if (!tx) return *m_tree.find(path);
     auto it = tx->nodes.find(path);
-    if (it == tx->nodes.end())
-        it = tx->nodes.emplace(std::string(path), TxNode{*m_tree.find(path), false}).first;
+    if (it == tx->nodes.end()) {
+        // The copy is taken now, so this is the state the commit must find unchanged; a
+        // parent first touched here (RM of its child) must be recorded too.
+        const Node& current = *m_tree.find(path);
+        tx->observed.try_emplace(std::string(path), current.generation);
+        it = tx->nodes.emplace(std::string(path), TxNode{current, false}).first;
+    }
     return it->second.node;
 }
 
@@ -135,6 +140,9 @@ void Engine::remove_subtree(Transaction* tx, const std::string& path) {
         tx->owner_delta[n->owner()] -= 1;
         tx->nodes[p] = TxNode{Node{}, true};
     }
+    // Another connection may have removed the parent since this transaction copied the
+    // node: the view is then stale and the commit will fail with EAGAIN anyway.
+    if (!view_find(tx, parent_of(path))) return;
     Node& parent = view_modify(tx, parent_of(path));
     Tree::unlink_child(parent.children, base_name(path));
 }
