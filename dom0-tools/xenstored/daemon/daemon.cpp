@@ -62,6 +62,26 @@ void Daemon::trace(ConnId id, bool in, const MsgHeader& h, std::string_view payl
     std::fflush(m_trace);
 }
 
+void Daemon::open_signal_fd() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    if (m_signal_fd >= 0) {
+        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_signal_fd, nullptr);
+        ::close(m_signal_fd);
+    }
+    m_signal_fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kTagSignal;
+    ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_signal_fd, &ev);
+}
+
+void Daemon::after_fork() { open_signal_fd(); }
+
 bool Daemon::setup(std::string& err) {
     if (!m_opts.trace_file.empty()) {
         m_trace = std::fopen(m_opts.trace_file.c_str(), "a");
@@ -71,18 +91,8 @@ bool Daemon::setup(std::string& err) {
         });
     }
     m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
-    m_signal_fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kTagSignal;
-    ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_signal_fd, &ev);
+    open_signal_fd();
 
     ::mkdir(m_opts.rundir.c_str(), 0755);
     struct Want {

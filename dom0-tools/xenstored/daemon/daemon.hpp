@@ -23,6 +23,9 @@ public:
 
     // Create sockets and (unless -D) attach to Xen. False with a message on failure.
     bool setup(std::string& err);
+    // In the child after fork(): a signalfd only wakes epoll for the process that
+    // registered it, so make a new one.
+    void after_fork();
     // Serve until SIGTERM/SIGINT. Returns the exit status.
     int run();
 
@@ -52,6 +55,7 @@ private:
     void flush();
     void trace(ConnId id, bool in, const MsgHeader& h, std::string_view payload);
     void watch_fd(int fd, uint32_t events, bool add);
+    void open_signal_fd();
 
     Options m_opts;
     Engine m_engine;

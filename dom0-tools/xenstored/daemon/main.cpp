@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
         }
         if (pid > 0) _exit(0);
         setsid();
+        daemon.after_fork();
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
             dup2(null, 0);
