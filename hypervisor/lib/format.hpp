@@ -153,7 +153,8 @@ public:
     FixedBuffer() { m_data[0] = '\0'; }
 
     void put(char c) {
-        if (m_size + 1 < N) {
+        // (N == 1 holds only the terminator; the constexpr test keeps GCC from warning about it.)
+        if (N > 1 && m_size + 1 < N) {
             m_data[m_size++] = c;
             m_data[m_size] = '\0';
         } else {

@@ -331,7 +331,7 @@ TEST_F(Multiboot1Test, OnlyFlaggedFieldsAreRead) {
 
 TEST_F(Multiboot1Test, TruncatedMemoryMapKeepsEarlierEntries) {
     auto map = mmap({{0, 0x9fc00, 1}, {0x100000, 0x100000, 1}});
-    map.resize(map.size() - 4);  // the last entry runs past mmap_length
+    map.erase(map.end() - 4, map.end());  // the last entry runs past mmap_length
     build(kAllFlags, map);
     EXPECT_EQ(parse().error(), Errno::EBADMSG);
     EXPECT_EQ(info->memory_count, 1u);
