@@ -21,7 +21,6 @@ bool SocketConnection::receive(Engine& engine) {
         char* dst = m_in.prepare(chunk);
         ssize_t n = ::recv(m_fd, dst, chunk, MSG_DONTWAIT);
         if (n < 0) {
-            m_in.commit(0);
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         }
         m_in.commit(static_cast<size_t>(n));
