@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "engine/engine.hpp"
 #include "engine/wire.hpp"
 
 using namespace xs;
@@ -81,6 +82,38 @@ private:
     uint32_t m_req = 0;
 };
 
+// The same client over an in-process engine: measures the store's own work, no sockets.
+class EngineClient {
+public:
+    explicit EngineClient(Engine& e, ConnConfig cfg = {}) : m_e(e), m_id(e.add_connection(cfg)) {}
+    uint32_t call(MsgType t, const std::string& payload, uint32_t tx = 0, std::string* out = nullptr) {
+        MsgHeader h{static_cast<uint32_t>(t), ++m_req, tx, static_cast<uint32_t>(payload.size())};
+        m_e.handle(m_id, h, payload);
+        OutQueue* q = m_e.output(m_id);
+        uint32_t type = 0;
+        while (q->pending() >= sizeof(MsgHeader)) {
+            MsgHeader r;
+            std::memcpy(&r, q->buf.data() + q->off, sizeof r);
+            if (r.req_id == m_req && r.type != static_cast<uint32_t>(MsgType::watch_event)) {
+                type = r.type;
+                if (out) out->assign(q->buf, q->off + sizeof r, r.len);
+            }
+            q->consume(sizeof r + r.len);
+        }
+        return type;
+    }
+    // Discard queued events, as a watcher reading its socket would.
+    void drain() {
+        OutQueue* q = m_e.output(m_id);
+        q->consume(q->pending());
+    }
+
+private:
+    Engine& m_e;
+    ConnId m_id;
+    uint32_t m_req = 0;
+};
+
 std::string z(const std::string& s) { return s + '\0'; }
 std::string wr(const std::string& path, const std::string& v) { return path + '\0' + v; }
 
@@ -138,7 +171,8 @@ int bench_ops(const std::string& sock, const std::string& op, int clients, doubl
 
 // The toolstack's part of creating one domain: one transaction with the tree of §5.9
 // (about 40 nodes and their permissions), then XS_INTRODUCE.
-int create_domain(Client& ts, unsigned d) {
+template <typename C>
+int create_domain(C& ts, unsigned d) {
     const std::string D = std::to_string(d);
     const std::string home = "/local/domain/" + D;
     const std::string vm = "/vm/00000000-0000-0000-0000-" + std::string(12 - D.size(), '0') + D;
@@ -257,7 +291,42 @@ int bench_domains(const std::string& sock, unsigned count) {
 
 }  // namespace
 
+// engine-domains: the same domain sequence straight into the engine (no I/O), with the same
+// three watchers, so the per-domain cost of the store itself can be seen against N.
+int bench_engine_domains(unsigned count) {
+    Engine engine;
+    std::vector<std::unique_ptr<EngineClient>> watchers;
+    for (const char* w : {"/local/domain/0/backend/vbd", "@introduceDomain", "/local/domain"}) {
+        watchers.push_back(std::make_unique<EngineClient>(engine));
+        watchers.back()->call(MsgType::watch, z(w) + z("t"));
+    }
+    EngineClient ts(engine);
+    std::vector<double> per;
+    std::vector<ConnId> ready;
+    auto t0 = Clock::now();
+    for (unsigned d = 1; d <= count; ++d) {
+        auto a = Clock::now();
+        if (create_domain(ts, d)) return 1;
+        for (auto& w : watchers) w->drain();
+        ready.clear();
+        engine.take_ready(ready);
+        per.push_back(std::chrono::duration<double>(Clock::now() - a).count());
+    }
+    double total = std::chrono::duration<double>(Clock::now() - t0).count();
+    size_t tenth = std::max<size_t>(1, per.size() / 10);
+    double first = 0, last = 0;
+    for (size_t i = 0; i < tenth; ++i) {
+        first += per[i];
+        last += per[per.size() - 1 - i];
+    }
+    std::printf("RESULT engine-domains count=%u seconds=%.4f per_domain_us=%.1f first10pct_us=%.1f last10pct_us=%.1f nodes=%zu\n",
+                count, total, total / count * 1e6, first / tenth * 1e6, last / tenth * 1e6, engine.tree().size());
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 3 && std::string(argv[1]) == "engine-domains")
+        return bench_engine_domains(static_cast<unsigned>(std::atoi(argv[2])));
     if (argc < 3) {
         std::fprintf(stderr, "usage: xenstored_bench SOCKET ops OP CLIENTS SECONDS | SOCKET domains N\n");
         return 2;
