@@ -46,6 +46,14 @@ public:
 
 const Options& options() { return g_options; }
 
+const char* crash_test_name(CrashTest which) {
+    for (const EnumChoice& c : CRASH_CHOICES) {
+        if (c.value == static_cast<std::uint64_t>(which))
+            return c.word.data();  // the words are string literals: NUL-terminated
+    }
+    return "?";
+}
+
 std::size_t parse_options(std::string_view command_line) {
     ConsoleDiagnostics diag;
     return parse_command_line(strip_image_path(command_line), OPTION_TABLE, diag);

@@ -24,6 +24,7 @@ struct Options {
 };
 
 const Options& options();
+const char* crash_test_name(CrashTest which);
 
 // Parse the command line (kept in static storage by the caller), reporting every problem on
 // the console. Returns the number of problems.

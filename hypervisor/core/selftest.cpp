@@ -193,8 +193,9 @@ bool run_tick_demo(std::uint32_t seconds) {
     return good;
 }
 
-void run_crash_test(CrashTest which) {
-    log_info("crash test: {}", static_cast<unsigned>(which));
+// Not inlined, so the backtrace of a crash test always names it.
+[[gnu::noinline]] void run_crash_test(CrashTest which) {
+    log_info("crash test: {}", crash_test_name(which));
     switch (which) {
     case CrashTest::PageFault: fault_by_page_fault(nullptr); break;
     case CrashTest::InvalidOpcode: __builtin_trap();
@@ -207,7 +208,7 @@ void run_crash_test(CrashTest which) {
         break;
     case CrashTest::None: break;
     }
-    panic("crash test {} did not crash", static_cast<unsigned>(which));
+    panic("crash test {} did not crash", crash_test_name(which));
 }
 
 }  // namespace xenolith

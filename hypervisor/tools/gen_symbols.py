@@ -10,6 +10,12 @@ import subprocess
 import sys
 
 
+def short_name(demangled: str) -> str:
+    """`ns::(anonymous namespace)::f(int)` -> `ns::f`: one word per frame in a backtrace."""
+    name = demangled.replace("(anonymous namespace)::", "")
+    return name.split("(", 1)[0] if not name.startswith("(") else name
+
+
 def main() -> int:
     nm, elf, output = sys.argv[1], sys.argv[2], sys.argv[3]
     listing = subprocess.run([nm, "-n", "-C", "--defined-only", elf], check=True,
@@ -20,7 +26,7 @@ def main() -> int:
         if len(parts) == 3 and parts[1] in ("t", "T", "W", "w"):
             address = int(parts[0], 16)
             if address >= 0xFFFF800000000000:
-                symbols.append((address, parts[2]))
+                symbols.append((address, short_name(parts[2])))
     symbols.sort()
 
     lines = ['    .section .symbols, "a"', "    .balign 8", f"    .quad {len(symbols)}"]

@@ -1,7 +1,6 @@
 // Tests for ACPI discovery and parsing over synthesized firmware tables in a fake memory.
 #include <gtest/gtest.h>
 
-#include "host_errno.hpp"
 #include "acpi/tables.hpp"
 #include "fake_memory.hpp"
 #include "test_support.hpp"

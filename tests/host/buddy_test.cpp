@@ -1,7 +1,6 @@
 // Tests for the buddy allocator: examples, error paths and randomised runs against a shadow model.
 #include <gtest/gtest.h>
 
-#include "host_errno.hpp"
 #include "mm/buddy.hpp"
 #include "test_support.hpp"
 

@@ -1,7 +1,6 @@
 // Tests for the typed command-line parser.
 #include <gtest/gtest.h>
 
-#include "host_errno.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,7 +1,6 @@
 // Tests for format_to, FixedBuffer and fmt_size.
 #include <gtest/gtest.h>
 
-#include "host_errno.hpp"
 
 #include <climits>
 #include <cstdint>

@@ -1,7 +1,6 @@
 // Tests for the Multiboot1/Multiboot2 parsers and the usable-range computation.
 #include <gtest/gtest.h>
 
-#include "host_errno.hpp"
 #include "boot/multiboot.hpp"
 #include "fake_memory.hpp"
 #include "test_support.hpp"

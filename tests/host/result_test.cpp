@@ -1,7 +1,6 @@
 // Tests for Result<T>, Error and the TRY macro.
 #include <gtest/gtest.h>
 
-#include "host_errno.hpp"
 #include "lib/result.hpp"
 
 namespace xenolith {

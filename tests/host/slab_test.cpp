@@ -1,7 +1,6 @@
 // Tests for SlabCache and TypedSlab over a fake page provider that tracks every block.
 #include <gtest/gtest.h>
 
-#include "host_errno.hpp"
 #include "mm/slab.hpp"
 #include "test_support.hpp"
 

@@ -5,7 +5,6 @@
 #include <string_view>
 #include <vector>
 
-#include "host_errno.hpp"
 #include "lib/diagnostics.hpp"
 #include "lib/format.hpp"
 

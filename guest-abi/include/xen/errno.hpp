@@ -4,6 +4,62 @@
 
 #include <cstdint>
 
+// On a hosted build (host tests, dom0 tools) <cerrno> defines these names as macros. Include it
+// here, first, and retire the macros so Errno::EINVAL always means the enumerator below; the
+// values are the same numbers as x86 Linux's, so nothing is lost.
+#if __STDC_HOSTED__
+#include <cerrno>
+#undef EPERM
+#undef ENOENT
+#undef ESRCH
+#undef EINTR
+#undef EIO
+#undef ENXIO
+#undef E2BIG
+#undef ENOEXEC
+#undef EBADF
+#undef ECHILD
+#undef EAGAIN
+#undef ENOMEM
+#undef EACCES
+#undef EFAULT
+#undef EBUSY
+#undef EEXIST
+#undef EXDEV
+#undef ENODEV
+#undef ENOTDIR
+#undef EISDIR
+#undef EINVAL
+#undef ENFILE
+#undef EMFILE
+#undef ENOSPC
+#undef EROFS
+#undef EMLINK
+#undef EDOM
+#undef ERANGE
+#undef EDEADLK
+#undef ENAMETOOLONG
+#undef ENOLCK
+#undef ENOSYS
+#undef ENOTEMPTY
+#undef ENODATA
+#undef ETIME
+#undef EBADMSG
+#undef EOVERFLOW
+#undef EILSEQ
+#undef ERESTART
+#undef ENOTSOCK
+#undef EMSGSIZE
+#undef EOPNOTSUPP
+#undef EADDRINUSE
+#undef EADDRNOTAVAIL
+#undef ENOBUFS
+#undef EISCONN
+#undef ENOTCONN
+#undef ETIMEDOUT
+#undef ECONNREFUSED
+#endif
+
 namespace xen {
 
 enum class Errno : std::int32_t {
