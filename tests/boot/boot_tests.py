@@ -99,7 +99,7 @@ def check_panic(log: str, images: Images, exception: str, function: str, cpu: in
     for register in ("rip", "rsp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8 ", "r15", "cr2", "cr3"):
         expect(log, r"\b%s\s*[0-9a-f]{4,16}" % register, f"register {register} in the dump")
     expect(log, r"backtrace:\n", "a backtrace")
-    frame = expect(log, r"\[<([0-9a-f]{16})>\] (\S*%s\S*)\+0x" % re.escape(function), f"{function} in the backtrace")
+    frame = expect(log, r"\[<([0-9a-f]{16})>\] (\S*%s)\+0x" % re.escape(function), f"{function} in the backtrace")
     # The address printed must really lie in that function, per the ELF's own symbol table.
     address = int(frame.group(1), 16)
     symbols = subprocess.run(["nm", "-C", str(images.elf)], capture_output=True, text=True, check=True).stdout
@@ -180,7 +180,7 @@ def scenario(images: Images, name: str) -> None:
         expect(log, r"unknown option 'bogus_option'", "the unknown option reported")
         expect(log, r"option 'loglvl'.*chatty", "the bad enumeration value reported")
         expect(log, r"option 'maxcpus'.*two", "the bad number reported")
-        expect(log, r"hypervisor options:\n.*tick_demo", "the option help")
+        expect(log, r"hypervisor options:\n[\s\S]*tick_demo", "the option help")
         expect(log, r"bring-up complete", "boot to carry on")
     elif name == "maxcpus":
         log = boot(images, name, cpus=4, cmdline="maxcpus=2")
