@@ -8,6 +8,7 @@ set(XENOLITH_PURE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/mm/slab.cpp
     ${CMAKE_CURRENT_LIST_DIR}/acpi/tables.cpp
     ${CMAKE_CURRENT_LIST_DIR}/acpi/madt.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/domain/xen_elf.cpp
 )
 set(XENOLITH_PURE_INCLUDE_DIRS
     ${CMAKE_CURRENT_LIST_DIR}
