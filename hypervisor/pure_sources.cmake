@@ -9,8 +9,14 @@ set(XENOLITH_PURE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/acpi/tables.cpp
     ${CMAKE_CURRENT_LIST_DIR}/acpi/madt.cpp
     ${CMAKE_CURRENT_LIST_DIR}/domain/xen_elf.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/domain/boot_layout.cpp
 )
 set(XENOLITH_PURE_INCLUDE_DIRS
     ${CMAKE_CURRENT_LIST_DIR}
     ${CMAKE_CURRENT_LIST_DIR}/../guest-abi/include
+)
+# PV memory-safety core: page ownership, type/reference counts, page-table validation.
+list(APPEND XENOLITH_PURE_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/mm/page_ref.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/mm/pt_validate.cpp
 )
