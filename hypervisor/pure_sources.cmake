@@ -10,6 +10,7 @@ set(XENOLITH_PURE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/acpi/madt.cpp
     ${CMAKE_CURRENT_LIST_DIR}/domain/xen_elf.cpp
     ${CMAKE_CURRENT_LIST_DIR}/domain/boot_layout.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/domain/boot_page_tables.cpp
 )
 set(XENOLITH_PURE_INCLUDE_DIRS
     ${CMAKE_CURRENT_LIST_DIR}

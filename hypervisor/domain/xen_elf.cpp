@@ -22,9 +22,10 @@ constexpr std::size_t kMaxProgramHeaders = 256;
 constexpr std::size_t kMaxSections = 4096;
 
 constexpr const char* kNoteNames[] = {
-    "INFO",   "ENTRY",        "HYPERCALL_PAGE", "VIRT_BASE",      "PADDR_OFFSET", "XEN_VERSION",        "GUEST_OS",
-    "GUEST_VERSION", "LOADER", "PAE_MODE",      "FEATURES",       "BSD_SYMTAB",   "HV_START_LOW",       "L1_MFN_VALID",
-    "SUSPEND_CANCEL", "INIT_P2M", "MOD_START_PFN", "SUPPORTED_FEATURES", "PHYS32_ENTRY", "PHYS32_RELOC",
+    "INFO",         "ENTRY",          "HYPERCALL_PAGE", "VIRT_BASE",     "PADDR_OFFSET",       "XEN_VERSION",
+    "GUEST_OS",     "GUEST_VERSION",  "LOADER",         "PAE_MODE",      "FEATURES",           "BSD_SYMTAB",
+    "HV_START_LOW", "L1_MFN_VALID",   "SUSPEND_CANCEL", "INIT_P2M",      "MOD_START_PFN",      "SUPPORTED_FEATURES",
+    "PHYS32_ENTRY", "PHYS32_RELOC",
 };
 
 const char* note_name(std::uint32_t type) {
@@ -37,6 +38,14 @@ bool fits(std::uint64_t offset, std::uint64_t length, std::uint64_t size) {
 }
 
 std::uint64_t align_up4(std::uint64_t v) { return (v + 3) & ~std::uint64_t{3}; }
+
+// string_view::find would call memchr, which the freestanding runtime does not provide.
+std::size_t find_char(std::string_view text, char c) {
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (text[i] == c)
+            return i;
+    return std::string_view::npos;
+}
 
 // The notes' effects, collected before the checks of §1.2 run.
 struct NoteState {
@@ -51,8 +60,8 @@ std::string_view note_string(std::span<const std::byte> desc) {
     // String notes are NUL-terminated, but Debian's FEATURES note fills its descsz with text
     // and no NUL (§1.4), so the text ends at the first NUL or at the end of the desc.
     std::string_view text = as_chars(desc);
-    std::size_t nul = text.find('\0');
-    return nul == std::string_view::npos ? text : text.substr(0, nul);
+    std::size_t nul = find_char(text, '\0');
+    return nul == std::string_view::npos ? text : std::string_view(text.data(), nul);
 }
 
 std::optional<std::uint64_t> note_number(std::uint32_t type, std::span<const std::byte> desc, NoteState& st,
@@ -137,6 +146,18 @@ void walk_notes(std::span<const std::byte> notes, std::string_view where, std::u
     }
 }
 
+// Walk the notes in [offset, offset + size) of the file, after checking that range.
+void walk_note_area(std::span<const std::byte> file, std::uint64_t offset, std::uint64_t size,
+                    std::string_view where, std::uint64_t index, NoteState& st, Diagnostics& diag) {
+    if (!fits(offset, size, file.size())) {
+        diag.error("xen-elf: {} {} ({:#x}+{:#x}) lies outside the {}-byte file", where, index, offset, size,
+                   file.size());
+        st.ok = false;
+        return;
+    }
+    walk_notes(file.subspan(offset, size), where, index, st, diag);
+}
+
 void find_notes_in_program_headers(std::span<const std::byte> file, std::uint64_t phoff, std::uint16_t phnum,
                                    NoteState& st, Diagnostics& diag) {
     for (std::uint16_t i = 0; i < phnum; ++i) {
@@ -145,15 +166,8 @@ void find_notes_in_program_headers(std::span<const std::byte> file, std::uint64_
             continue;
         std::uint64_t offset = load_le<std::uint64_t>(ph, 8);
         std::uint64_t size = load_le<std::uint64_t>(ph, 32);
-        if (offset == 0)
-            continue;  // Xen skips a PT_NOTE at file offset 0 (§1.1)
-        if (!fits(offset, size, file.size())) {
-            diag.error("xen-elf: PT_NOTE {} ({:#x}+{:#x}) lies outside the {}-byte file", i, offset, size,
-                       file.size());
-            st.ok = false;
-            continue;
-        }
-        walk_notes(file.subspan(offset, size), "PT_NOTE", i, st, diag);
+        if (offset != 0)  // Xen skips a PT_NOTE at file offset 0 (§1.1)
+            walk_note_area(file, offset, size, "PT_NOTE", i, st, diag);
     }
 }
 
@@ -173,15 +187,8 @@ void find_notes_in_sections(std::span<const std::byte> file, NoteState& st, Diag
         std::span<const std::byte> sh = file.subspan(shoff + std::uint64_t{i} * kShdrSize, kShdrSize);
         if (load_le<std::uint32_t>(sh, 4) != kShtNote)
             continue;
-        std::uint64_t offset = load_le<std::uint64_t>(sh, 24);
-        std::uint64_t size = load_le<std::uint64_t>(sh, 32);
-        if (!fits(offset, size, file.size())) {
-            diag.error("xen-elf: SHT_NOTE section {} ({:#x}+{:#x}) lies outside the {}-byte file", i, offset, size,
-                       file.size());
-            st.ok = false;
-            continue;
-        }
-        walk_notes(file.subspan(offset, size), "SHT_NOTE section", i, st, diag);
+        walk_note_area(file, load_le<std::uint64_t>(sh, 24), load_le<std::uint64_t>(sh, 32), "SHT_NOTE section", i,
+                       st, diag);
     }
 }
 
@@ -305,12 +312,12 @@ bool check_addresses(XenKernelImage& img, const NoteState& st, Diagnostics& diag
 
 bool check_identity(const XenKernelImage& img, Diagnostics& diag) {
     bool ok = true;
-    if (!img.xen_version.starts_with("xen-3.0")) {
+    if (!has_prefix(img.xen_version, "xen-3.0")) {
         diag.error("xen-elf: XEN_VERSION is \"{}\"; only images built for \"xen-3.0\" are accepted",
                    img.xen_version);
         ok = false;
     }
-    if (!img.loader.starts_with("generic") && !img.is_linux()) {
+    if (!has_prefix(img.loader, "generic") && !img.is_linux()) {
         diag.error("xen-elf: LOADER is \"{}\" and GUEST_OS \"{}\"; need LOADER \"generic\" or GUEST_OS \"linux\"",
                    img.loader, img.guest_os);
         ok = false;
@@ -337,10 +344,10 @@ Result<void> parse_xen_features(std::string_view text, std::uint32_t& supported,
     };
     bool ok = true;
     while (true) {
-        std::size_t bar = text.find('|');
-        std::string_view item = text.substr(0, bar);
-        bool must = item.starts_with('!');
-        std::string_view name = must ? item.substr(1) : item;
+        std::size_t bar = find_char(text, '|');
+        std::string_view item(text.data(), bar == std::string_view::npos ? text.size() : bar);
+        bool must = has_prefix(item, "!");
+        std::string_view name = must ? std::string_view(item.data() + 1, item.size() - 1) : item;
         bool found = false;
         for (const Known& k : kKnown) {
             if (k.name == name) {
@@ -356,7 +363,7 @@ Result<void> parse_xen_features(std::string_view text, std::uint32_t& supported,
         }
         if (bar == std::string_view::npos)
             break;
-        text.remove_prefix(bar + 1);
+        text = std::string_view(text.data() + bar + 1, text.size() - bar - 1);
     }
     return ok ? Result<void>{} : Result<void>{Errno::EINVAL};
 }

@@ -56,6 +56,12 @@ inline constexpr unsigned kHvmCallbackVector = 8;
 inline constexpr unsigned kDom0 = 11;
 }  // namespace xenfeat
 
+// `text` begins with `prefix`. (string_view::starts_with and substr carry a throwing range check
+// that an unoptimised freestanding build cannot link.)
+constexpr bool has_prefix(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() && std::string_view(text.data(), prefix.size()) == prefix;
+}
+
 // One loadable PT_LOAD program header, as found in the file (already bounds-checked).
 struct ElfSegment {
     std::uint64_t file_offset;
@@ -110,7 +116,7 @@ struct XenKernelImage {
     std::size_t xen_note_count = 0;
 
     // GUEST_OS starts with "linux": the §2.4 layout constraints apply.
-    bool is_linux() const { return guest_os.starts_with("linux"); }
+    bool is_linux() const { return has_prefix(guest_os, "linux"); }
 };
 
 // Parse and check an image (§1.1, §1.2). Every problem found is reported through `diag`;
