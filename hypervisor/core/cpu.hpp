@@ -2,13 +2,14 @@
 // stack block holds a pointer to its Cpu, so NMI and #DF stacks find it too).
 #pragma once
 
-#include "lib/atomic.hpp"
 #include <cstdint>
 
 #include "arch/x86_64/descriptors.hpp"
 #include "arch/x86_64/layout.h"
 #include "core/timer.hpp"
+#include "lib/atomic.hpp"
 #include "lib/result.hpp"
+#include "lib/spinlock.hpp"
 
 namespace xenolith {
 
@@ -16,6 +17,8 @@ inline constexpr unsigned MAX_CPUS = 64;
 
 // A function run on another CPU by cross_call().
 using CrossCallFunction = void (*)(void* argument);
+
+struct Vcpu;
 
 struct Cpu {
     unsigned index = 0;
@@ -28,8 +31,18 @@ struct Cpu {
     std::uintptr_t gdt_window = 0;              // virtual base loaded into GDTR
 
     TimerQueue timers;
+    SpinLock timer_lock;  // other CPUs cancel or move timers queued here
     Atomic<std::uint64_t> timer_interrupts{0};
     std::uint64_t demo_ticks = 0;
+
+    // Scheduling (sched/): the vCPU on this CPU (nullptr = idle), this CPU's run queue.
+    Vcpu* current = nullptr;
+    bool need_reschedule = false;
+    SpinLock run_queue_lock;
+    Vcpu* run_queue = nullptr;
+    unsigned run_queue_length = 0;
+    Timer slice_timer;
+    std::uint64_t idle_ns = 0;
 
     // Incoming cross-call: written by the caller under its lock, cleared by this CPU when done.
     Atomic<CrossCallFunction> call_function{nullptr};

@@ -18,6 +18,12 @@
 #include "core/selftest.hpp"
 #include "core/smp.hpp"
 #include "core/timer.hpp"
+#include "arch/x86_64/syscall_stub.hpp"
+#include "domain/boot_domains.hpp"
+#include "mm/domain_memory.hpp"
+#include "pv/guest_console.hpp"
+#include "pv/time.hpp"
+#include "sched/scheduler.hpp"
 #include "mm/kernel_space.hpp"
 #include "mm/page_allocator.hpp"
 
@@ -244,12 +250,18 @@ extern "C" [[noreturn]] void boot_main(std::uint32_t magic, std::uint32_t info_p
     if (auto set_up = arch::setup_cpu_descriptors(bsp); !set_up)
         panic("cannot set up the boot CPU's GDT/TSS (error {})", set_up.error());
     arch::enable_ist_gates();
+    if (auto entry = arch::install_syscall_entry(bsp); !entry)
+        panic("cannot install the syscall entry (error {})", entry.error());
+    if (auto m2p = init_machine_to_phys(); !m2p)
+        panic("cannot set up the machine-to-phys table (error {})", m2p.error());
 
     if (auto controllers = arch::init_interrupt_controllers(g_acpi); !controllers)
         panic("cannot map the interrupt controllers (error {})", controllers.error());
     arch::enable_local_apic();
     init_time();
+    init_wallclock();
     init_cross_calls();
+    scheduler_init_this_cpu();
     bsp.online.store(true);
     arch::sti();
 
@@ -270,9 +282,17 @@ extern "C" [[noreturn]] void boot_main(std::uint32_t magic, std::uint32_t info_p
         log_error("boot self-checks failed");
         shutdown_machine(ExitStatus::Failure);
     }
-    log_info("bring-up complete: nothing to run yet");
-    if (options().test_exit)
-        shutdown_machine(ExitStatus::Success);
-    for (;;)
-        arch::sti_hlt();
+    if (g_boot_info.module_count == 0) {
+        log_info("bring-up complete: no modules, nothing to run");
+        if (options().test_exit)
+            shutdown_machine(ExitStatus::Success);
+    } else {
+        start_guest_consoles();
+        const unsigned built = build_boot_domains(g_boot_info);
+        log_info("bring-up complete: {} domain{} built from {} module{}", built, built == 1 ? "" : "s",
+                 g_boot_info.module_count, g_boot_info.module_count == 1 ? "" : "s");
+        if (built == 0 && options().test_exit)
+            shutdown_machine(ExitStatus::Failure);
+    }
+    run_loop();
 }

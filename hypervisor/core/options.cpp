@@ -34,6 +34,8 @@ const OptionSpec OPTION_TABLE[] = {
     number("maxcpus", g_options.maxcpus, "start at most this many CPUs"),
     choice("tsc_calibrate", g_options.tsc_calibrate, CALIBRATION_CHOICES, "reference clock for the TSC"),
     choice("crash", g_options.crash, CRASH_CHOICES, "deliberately fault after bring-up (tests the panic path)"),
+    number("dom0_mem", g_options.dom0_mem, "domain 0's memory (K/M/G suffix)"),
+    number("dom0_vcpus", g_options.dom0_vcpus, "domain 0's virtual CPUs"),
     flag("help", g_options.help, "list these options"),
 };
 
@@ -54,7 +56,12 @@ const char* crash_test_name(CrashTest which) {
     return "?";
 }
 
+const char* g_command_line = "";
+
+const char* hypervisor_command_line() { return g_command_line; }
+
 std::size_t parse_options(std::string_view command_line) {
+    g_command_line = command_line.data();
     ConsoleDiagnostics diag;
     return parse_command_line(strip_image_path(command_line), OPTION_TABLE, diag);
 }

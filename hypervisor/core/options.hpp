@@ -20,11 +20,15 @@ struct Options {
     std::uint32_t maxcpus = 0xffffffff;      // start at most this many CPUs
     arch::CalibrationSource tsc_calibrate = arch::CalibrationSource::Auto;
     CrashTest crash = CrashTest::None;       // deliberately fault after bring-up (tests)
+    std::uint64_t dom0_mem = 128ull << 20;   // domain 0's memory
+    std::uint32_t dom0_vcpus = 1;            // domain 0's vCPUs
     bool help = false;
 };
 
 const Options& options();
 const char* crash_test_name(CrashTest which);
+// The command line as given (for XENVER_commandline).
+const char* hypervisor_command_line();
 
 // Parse the command line (kept in static storage by the caller), reporting every problem on
 // the console. Returns the number of problems.

@@ -42,6 +42,7 @@ void panic_message(std::string_view message, const arch::TrapFrame* frame) {
     }
     console::enter_panic_mode();
     console::set_log_level(LogLevel::All);
+    console::set_enabled(true);  // even with console=none: a panic must be seen
     stop_other_cpus();
 
     console::Sink out;

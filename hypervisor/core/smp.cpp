@@ -8,6 +8,7 @@
 #include "arch/x86_64/interrupts.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/smp_boot.hpp"
+#include "arch/x86_64/syscall_stub.hpp"
 #include "arch/x86_64/traps.hpp"
 #include "arch/x86_64/tsc.hpp"
 #include "core/console.hpp"
@@ -15,6 +16,7 @@
 #include "core/timer.hpp"
 #include "lib/spinlock.hpp"
 #include "mm/page_allocator.hpp"
+#include "sched/scheduler.hpp"
 
 namespace xenolith {
 
@@ -149,10 +151,12 @@ extern "C" [[noreturn]] void ap_main() {
     arch::load_idt();
     if (auto set_up = arch::setup_cpu_descriptors(cpu); !set_up)
         panic("CPU {}: cannot set up its GDT/TSS (error {})", cpu.index, set_up.error());
+    if (auto entry = arch::install_syscall_entry(cpu); !entry)
+        panic("CPU {}: cannot install its syscall entry (error {})", cpu.index, entry.error());
     arch::enable_local_apic();
     timer_init_this_cpu();
+    scheduler_init_this_cpu();
     log_debug("smp: CPU {} (APIC id {}) online", cpu.index, cpu.apic_id);
     cpu.online.store(true);
-    for (;;)
-        arch::sti_hlt();
+    run_loop();
 }

@@ -15,6 +15,7 @@ struct Timer {
     void* context = nullptr;
     Timer* next = nullptr;
     bool queued = false;
+    unsigned cpu = 0;  // whose queue holds it while queued
 };
 
 // A singly linked list ordered by deadline (ties keep insertion order). Pure logic: the caller
@@ -63,7 +64,8 @@ private:
 // Start timer services on the calling CPU (after its LAPIC is enabled).
 void timer_init_this_cpu();
 
-// Arm `timer` on the calling CPU to fire at `deadline_ns` (system time); re-arming moves it.
+// Arm `timer` on the calling CPU to fire at `deadline_ns` (system time); re-arming moves it
+// (from any CPU's queue). Cancelling works from any CPU.
 void timer_set(Timer& timer, std::uint64_t deadline_ns);
 void timer_cancel(Timer& timer);
 

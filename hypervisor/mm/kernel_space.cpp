@@ -24,6 +24,9 @@ using arch::MapAttributes;
 // so they are never handed out). 256 frames map ~500 GiB of RAM with 1 GiB pages or ~100 GiB
 // with 2 MiB pages, plus the 4 KiB edges of every region.
 constexpr unsigned EARLY_POOL_FRAMES = 256;
+constexpr unsigned HYPERVISOR_FIRST_SLOT = 256;  // pv-abi-core.md §2.5: slots 256-271
+constexpr unsigned HYPERVISOR_LAST_SLOT = 271;
+constexpr unsigned M2P_SLOT = 256;
 alignas(4096) std::byte g_early_pool[EARLY_POOL_FRAMES][4096];
 unsigned g_early_pool_used = 0;
 bool g_use_page_allocator = false;
@@ -116,9 +119,30 @@ Result<void> build_kernel_space(std::span<const MemoryRegion> memory_map) {
             TRY(map_direct(root, region.base, region.base + region.length));
     }
 
+    // Every hypervisor slot gets its L3 now, so the slots copied into guest L4s stay valid as
+    // the hypervisor maps more (only L3s and below change afterwards).
+    auto* l4 = static_cast<arch::PageTableEntry*>(arch::phys_to_virt(root));
+    for (unsigned slot = HYPERVISOR_FIRST_SLOT; slot <= HYPERVISOR_LAST_SLOT; ++slot) {
+        if (l4[slot].present())
+            continue;
+        const std::uint64_t table = TRY(early_pool_frame());
+        memset(arch::phys_to_virt(table), 0, 4096);
+        // Slot 256 holds the read-only M2P, which guests read (pv-abi-core.md §2.5).
+        const std::uint64_t user = slot == M2P_SLOT ? arch::PageTableEntry::USER : 0;
+        l4[slot] = arch::PageTableEntry::make(table, arch::PageTableEntry::PRESENT | arch::PageTableEntry::WRITABLE |
+                                                         arch::PageTableEntry::ACCESSED | user);
+    }
+
     idle_page_table_root = root;
     arch::write_cr3(root);
     return ok();
+}
+
+void install_hypervisor_slots(std::uint64_t l4_phys) {
+    const auto* idle = static_cast<const std::uint64_t*>(arch::phys_to_virt(idle_page_table_root));
+    auto* l4 = static_cast<std::uint64_t*>(arch::phys_to_virt(l4_phys));
+    for (unsigned slot = HYPERVISOR_FIRST_SLOT; slot <= HYPERVISOR_LAST_SLOT; ++slot)
+        l4[slot] = idle[slot];
 }
 
 Result<void> kernel_map(std::uintptr_t virt, std::uint64_t phys, std::uint64_t size, MapAttributes attributes) {

@@ -22,6 +22,7 @@ alignas(BuddyAllocator) std::byte g_buddy_storage[sizeof(BuddyAllocator)];
 BuddyAllocator* g_buddy = nullptr;
 std::uint64_t g_frame_table_bytes = 0;
 std::uint64_t g_max_pfn = 0;
+FrameInfo* g_frame_table = nullptr;
 
 class ConsoleDiagnostics final : public Diagnostics {
 public:
@@ -44,6 +45,9 @@ BuddyPageProvider g_slab_pages;
 
 PageProvider& slab_page_provider() { return g_slab_pages; }
 
+FrameInfo* frame_info(std::uint64_t pfn) { return pfn < g_max_pfn ? &g_frame_table[pfn] : nullptr; }
+std::uint64_t max_frame_number() { return g_max_pfn; }
+
 Result<void> init_page_allocator(std::span<const PhysRange> usable) {
     if (usable.empty())
         return Error{Errno::ENOMEM};
@@ -62,6 +66,7 @@ Result<void> init_page_allocator(std::span<const PhysRange> usable) {
     if (!home)
         return Error{Errno::ENOMEM};
     auto* table = static_cast<FrameInfo*>(arch::phys_to_virt(home->start));
+    g_frame_table = table;
     std::memset(table, 0, g_frame_table_bytes);
     g_buddy = new (g_buddy_storage) BuddyAllocator(std::span<FrameInfo>(table, g_max_pfn));
 

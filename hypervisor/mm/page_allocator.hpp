@@ -29,6 +29,11 @@ struct PageAllocatorStats {
 };
 PageAllocatorStats page_allocator_stats();
 
+// The frame table: one FrameInfo per frame below max_frame_number() (the buddy part belongs to
+// the allocator; the page part to the memory manager).
+FrameInfo* frame_info(std::uint64_t pfn);
+std::uint64_t max_frame_number();
+
 // Slab caches get their pages here (blocks from the buddy allocator, through the direct map).
 PageProvider& slab_page_provider();
 

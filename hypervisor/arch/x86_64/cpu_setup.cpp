@@ -10,6 +10,7 @@
 #include "arch/x86_64/msr.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/trap_frame.hpp"
+#include "arch/x86_64/uaccess.hpp"
 #include "core/cpu.hpp"
 #include "mm/kernel_space.hpp"
 #include "mm/page_allocator.hpp"
@@ -51,8 +52,10 @@ void configure_control_registers() {
             g_cr4 |= cr4::PGE;
         if (f.smep)
             g_cr4 |= cr4::SMEP;
-        if (f.smap)
+        if (f.smap) {
             g_cr4 |= cr4::SMAP;
+            smap_enabled = true;
+        }
     }
     wrmsr(msr::EFER, g_efer);
     write_cr4(g_cr4);
@@ -64,8 +67,12 @@ std::uint64_t boot_cr4() { return g_cr4 & ~(cr4::SMEP | cr4::SMAP | cr4::PGE); }
 
 void build_idt() {
     const auto stubs = reinterpret_cast<std::uint64_t>(interrupt_stubs);
-    for (unsigned v = 0; v < IDT_ENTRIES; ++v)
-        g_idt[v] = InterruptGate::make(stubs + v * STUB_SIZE, SEL_HV_CS, 0, 0);
+    for (unsigned v = 0; v < IDT_ENTRIES; ++v) {
+        // Guests (ring 3) may raise #BP, #OF and `int $0x80` directly (pv-abi-core.md §6.5);
+        // every other `int n` hits a DPL-0 gate and becomes a #GP the hypervisor examines.
+        const bool guest_callable = v == vector::BREAKPOINT || v == 4 || v == vector::GUEST_INT80;
+        g_idt[v] = InterruptGate::make(stubs + v * STUB_SIZE, SEL_HV_CS, 0, guest_callable ? 3 : 0);
+    }
 }
 
 void enable_ist_gates() {
@@ -73,6 +80,8 @@ void enable_ist_gates() {
     auto set = [&](unsigned vec, unsigned ist) {
         g_idt[vec] = InterruptGate::make(stubs + vec * STUB_SIZE, SEL_HV_CS, ist, 0);
     };
+    // Guest-triggerable entries come from ring 3 and always switch to TSS.rsp0; NMI/#DF/#MC may
+    // hit anywhere, so they get their own stacks.
     set(vector::DOUBLE_FAULT, IST_DOUBLE_FAULT);
     set(vector::NMI, IST_NMI);
     set(vector::MACHINE_CHECK, IST_MACHINE_CHECK);

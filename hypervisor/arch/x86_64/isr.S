@@ -17,6 +17,7 @@ interrupt_stubs:
     vector = vector + 1
     .endr
 
+    .globl interrupt_common
 interrupt_common:
     pushq %rax
     pushq %rbx
@@ -36,6 +37,8 @@ interrupt_common:
     cld
     movq %rsp, %rdi
     call handle_trap
+    .globl restore_frame_and_iret
+restore_frame_and_iret:
     popq %r15
     popq %r14
     popq %r13

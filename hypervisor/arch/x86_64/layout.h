@@ -16,7 +16,7 @@
 #define MMIO_WINDOW_BASE    0xFFFF82C000000000
 #define MMIO_WINDOW_SIZE    0x0000004000000000
 #define PERCPU_WINDOW_BASE  0xFFFF820000000000
-#define PERCPU_WINDOW_STRIDE 0x10000
+#define PERCPU_WINDOW_STRIDE 0x20000  /* 15 GDT pages, the syscall stub page, its data page */
 #define DIRECTMAP_BASE      0xFFFF830000000000
 #define DIRECTMAP_SIZE      0x0000050000000000
 #define M2P_RO_BASE         0xFFFF800000000000
@@ -24,6 +24,8 @@
 /* Each CPU's stack block: naturally aligned, CpuInfo at its top (found from %rsp). */
 #define STACK_BLOCK_ORDER   3
 #define STACK_BLOCK_SIZE    (0x1000 << STACK_BLOCK_ORDER)
+/* Pseudo-vector of a guest syscall in a TrapFrame (real vectors are 0-255). */
+#define VECTOR_SYSCALL      0x100
 #define CPU_INFO_RESERVE    64   /* bytes at the top of each stack block: StackTop */
 
 /* Hypervisor selectors in the reserved GDT page (pv-abi-core.md §2.6). */
@@ -36,5 +38,9 @@
 #define SEL_TSS        0xe040
 #define SEL_LDT        0xe050
 #define SEL_PERCPU     0xe060
+
+/* Offsets in a CPU's per-CPU window (PERCPU_WINDOW_BASE + index * STRIDE). */
+#define PERCPU_SYSCALL_STUB_OFFSET 0xF000
+#define PERCPU_SYSCALL_DATA_OFFSET 0x10000
 
 #endif

@@ -27,6 +27,8 @@ std::uint64_t leaf_flags(MapAttributes a, bool large) {
         flags |= Entry::CACHE_DISABLE | Entry::WRITE_THROUGH;
     if (a.global)
         flags |= Entry::GLOBAL;
+    if (a.user)
+        flags |= Entry::USER;
     if (large)
         flags |= Entry::LARGE;
     return flags;
@@ -35,15 +37,18 @@ std::uint64_t leaf_flags(MapAttributes a, bool large) {
 // Intermediate entries allow everything; the leaf decides the permissions.
 constexpr std::uint64_t TABLE_FLAGS = Entry::PRESENT | Entry::WRITABLE | Entry::ACCESSED;
 
-Result<Entry*> next_table(Entry& entry, PageTableFrameSource source) {
+Result<Entry*> next_table(Entry& entry, PageTableFrameSource source, bool user) {
     if (entry.present()) {
         if (entry.large())
             return Error{Errno::EEXIST};
+        // A user-reachable mapping needs the user bit at every level above it.
+        if (user && !entry.user())
+            entry = Entry(entry.raw() | Entry::USER);
         return table_at(entry.address());
     }
     const std::uint64_t frame = TRY(source());
-    std::memset(phys_to_virt(frame), 0, PAGE_SIZE);
-    entry = Entry::make(frame, TABLE_FLAGS);
+    memset(phys_to_virt(frame), 0, PAGE_SIZE);
+    entry = Entry::make(frame, TABLE_FLAGS | (user ? Entry::USER : 0));
     return table_at(frame);
 }
 
@@ -62,7 +67,7 @@ Result<void> map_range(std::uint64_t root_phys, std::uint64_t virt, std::uint64_
 
         Entry* table = table_at(root_phys);
         for (unsigned level = 4; level > leaf_level; --level)
-            table = TRY(next_table(table[index_at(virt, level)], source));
+            table = TRY(next_table(table[index_at(virt, level)], source, attributes.user));
 
         Entry& leaf = table[index_at(virt, leaf_level)];
         const Entry wanted = Entry::make(phys, leaf_flags(attributes, leaf_level > 1));

@@ -51,11 +51,13 @@ struct MapAttributes {
     bool executable = false;
     bool uncached = false;
     bool global = true;
+    bool user = false;  // reachable from ring 3 (only the read-only M2P)
 
-    static constexpr MapAttributes code() { return {false, true, false, true}; }
-    static constexpr MapAttributes read_only() { return {false, false, false, true}; }
-    static constexpr MapAttributes data() { return {true, false, false, true}; }
-    static constexpr MapAttributes mmio() { return {true, false, true, true}; }
+    static constexpr MapAttributes code() { return {false, true, false, true, false}; }
+    static constexpr MapAttributes read_only() { return {false, false, false, true, false}; }
+    static constexpr MapAttributes data() { return {true, false, false, true, false}; }
+    static constexpr MapAttributes mmio() { return {true, false, true, true, false}; }
+    static constexpr MapAttributes guest_read_only() { return {false, false, false, false, true}; }
 };
 
 // Source of zeroed page-table frames (physical addresses); early boot uses a static pool.

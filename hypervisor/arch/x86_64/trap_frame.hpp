@@ -27,6 +27,7 @@ inline constexpr std::uint8_t GENERAL_PROTECTION = 13;
 inline constexpr std::uint8_t PAGE_FAULT = 14;
 inline constexpr std::uint8_t MACHINE_CHECK = 18;
 inline constexpr std::uint8_t FIRST_EXTERNAL = 32;
+inline constexpr std::uint8_t GUEST_INT80 = 0x80;  // DPL-3 gate for guests' `int $0x80`
 // Hypervisor-owned interrupt vectors.
 inline constexpr std::uint8_t LEGACY_PIC_BASE = 0x20;  // 8259s remapped here and masked
 inline constexpr std::uint8_t TIMER = 0xf0;

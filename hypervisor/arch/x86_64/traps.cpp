@@ -7,6 +7,10 @@
 #include "core/panic.hpp"
 #include "core/cpu.hpp"
 #include "core/smp.hpp"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/uaccess.hpp"
+#include "hypercall/hypercall.hpp"
+#include "pv/guest_traps.hpp"
 
 namespace xenolith::arch {
 
@@ -43,14 +47,33 @@ using namespace xenolith;
 
 extern "C" void handle_trap(arch::TrapFrame* frame) {
     const std::uint64_t vector = frame->vector;
+    if (vector == VECTOR_SYSCALL) {
+        handle_guest_syscall(*frame);
+        exit_to_guest(*frame);
+        return;
+    }
+    const bool from_guest = (frame->cs & 3) == 3;
     if (vector == arch::vector::NMI) {
         // An NMI is how a panicking CPU stops the others.
         if (panicking())
             halt_this_cpu_for_panic();
         arch::fatal_exception(*frame);
     }
-    if (vector < arch::vector::FIRST_EXTERNAL)
+    if (from_guest && (vector < arch::vector::FIRST_EXTERNAL || vector == arch::vector::GUEST_INT80)) {
+        handle_guest_exception(*frame);
+        exit_to_guest(*frame);
+        return;
+    }
+    if (vector < arch::vector::FIRST_EXTERNAL) {
+        // A fault in a guest-memory copy ends the copy instead of the hypervisor (uaccess.S).
+        if (vector == arch::vector::PAGE_FAULT || vector == arch::vector::GENERAL_PROTECTION) {
+            if (const std::uint64_t fixup = arch::exception_fixup(frame->rip)) {
+                frame->rip = fixup;
+                return;
+            }
+        }
         arch::fatal_exception(*frame);
+    }
     if (vector == arch::vector::SPURIOUS)
         return;  // no EOI for spurious interrupts
     if (vector >= arch::vector::LEGACY_PIC_BASE && vector < arch::vector::LEGACY_PIC_BASE + 16) {
@@ -63,4 +86,6 @@ extern "C" void handle_trap(arch::TrapFrame* frame) {
         log_warning("unexpected interrupt vector {:#x} on CPU {}", vector, this_cpu().index);
     }
     arch::local_apic().eoi();
+    if (from_guest)
+        exit_to_guest(*frame);
 }

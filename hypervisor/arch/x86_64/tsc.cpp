@@ -111,7 +111,8 @@ void set_system_clock(std::uint64_t hz) {
     g_tsc_origin = rdtsc();
 }
 
-std::uint64_t system_time_ns() { return g_scale.to_ns(rdtsc() - g_tsc_origin); }
+std::uint64_t system_time_ns() { return system_time_at_tsc(rdtsc()); }
+std::uint64_t system_time_at_tsc(std::uint64_t tsc) { return g_scale.to_ns(tsc - g_tsc_origin); }
 std::uint64_t tsc_hz() { return g_tsc_hz; }
 
 std::uint64_t ns_to_tsc(std::uint64_t ns) {

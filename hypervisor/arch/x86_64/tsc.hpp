@@ -39,6 +39,8 @@ Result<TscCalibration> calibrate_tsc(CalibrationSource forced, std::uintptr_t hp
 // The system clock: nanoseconds since set_system_time_origin() on the boot CPU.
 void set_system_clock(std::uint64_t tsc_hz);
 std::uint64_t system_time_ns();
+// The system time a given TSC value stands for (what a guest computes from vcpu_time_info).
+std::uint64_t system_time_at_tsc(std::uint64_t tsc);
 std::uint64_t tsc_hz();
 std::uint64_t ns_to_tsc(std::uint64_t ns);
 

@@ -1,0 +1,87 @@
+// The hypercall table and the guest-syscall entry point.
+#include "hypercall/hypercall.hpp"
+
+#include "core/console.hpp"
+#include "domain/domain.hpp"
+#include "pv/bounce.hpp"
+#include "sched/scheduler.hpp"
+#include "xen/hypercall.hpp"
+
+namespace xenolith {
+
+namespace {
+
+constexpr unsigned TABLE_SIZE = 64;
+
+constexpr auto make_table() {
+    struct Table {
+        HypercallHandler handlers[TABLE_SIZE] = {};
+    } t;
+    t.handlers[xen::HYPERVISOR_set_trap_table] = do_set_trap_table;
+    t.handlers[xen::HYPERVISOR_stack_switch] = do_stack_switch;
+    t.handlers[xen::HYPERVISOR_set_callbacks] = do_set_callbacks;
+    t.handlers[xen::HYPERVISOR_fpu_taskswitch] = do_fpu_taskswitch;
+    t.handlers[xen::HYPERVISOR_sched_op_compat] = do_sched_op_compat;
+    t.handlers[xen::HYPERVISOR_set_debugreg] = do_set_debugreg;
+    t.handlers[xen::HYPERVISOR_get_debugreg] = do_get_debugreg;
+    t.handlers[xen::HYPERVISOR_multicall] = do_multicall;
+    t.handlers[xen::HYPERVISOR_set_timer_op] = do_set_timer_op;
+    t.handlers[xen::HYPERVISOR_xen_version] = do_xen_version;
+    t.handlers[xen::HYPERVISOR_console_io] = do_console_io;
+    t.handlers[xen::HYPERVISOR_vm_assist] = do_vm_assist;
+    t.handlers[xen::HYPERVISOR_iret] = do_iret;
+    t.handlers[xen::HYPERVISOR_vcpu_op] = do_vcpu_op;
+    t.handlers[xen::HYPERVISOR_set_segment_base] = do_set_segment_base;
+    t.handlers[xen::HYPERVISOR_nmi_op] = do_nmi_op;
+    t.handlers[xen::HYPERVISOR_sched_op] = do_sched_op;
+    t.handlers[xen::HYPERVISOR_callback_op] = do_callback_op;
+    t.handlers[xen::HYPERVISOR_event_channel_op] = do_event_channel_op;
+    t.handlers[xen::HYPERVISOR_physdev_op] = do_physdev_op;
+    t.handlers[xen::HYPERVISOR_xenpmu_op] = do_xenpmu_op;
+    return t;
+}
+constexpr auto HYPERCALLS = make_table();
+
+// §6.5: a `syscall` in guest user mode enters the guest kernel's syscall callback.
+void deliver_user_syscall(Vcpu& vcpu, arch::TrapFrame& frame) {
+    if (!vcpu.callbacks.syscall) {
+        // No callback: #UD at the syscall instruction.
+        frame.rip -= 2;
+        inject_exception(vcpu, frame, 6, std::nullopt);
+        return;
+    }
+    constexpr std::uint64_t RFLAGS_DF = 1u << 10;
+    frame.rflags &= ~RFLAGS_DF;  // "the PV ABI hardcodes that DF is cleared"
+    bounce_to_guest(vcpu, frame, vcpu.callbacks.syscall, std::nullopt, vcpu.callbacks.syscall_masks_events);
+}
+
+}  // namespace
+
+std::int64_t dispatch_hypercall(Vcpu& vcpu, arch::TrapFrame& frame, std::uint64_t number) {
+    if (number < TABLE_SIZE && HYPERCALLS.handlers[number]) {
+        HypercallContext context{vcpu, frame};
+        return HYPERCALLS.handlers[number](context);
+    }
+    // Unimplemented: -ENOSYS, reported once per domain and number.
+    Domain& domain = *vcpu.domain;
+    const std::uint64_t bit = std::uint64_t{1} << (number < TABLE_SIZE ? number : TABLE_SIZE - 1);
+    if (!(__atomic_fetch_or(&domain.enosys_logged, bit, __ATOMIC_RELAXED) & bit))
+        log_info("domain {} ({}): hypercall {} is not implemented: -ENOSYS", domain.id, domain.name, number);
+    return xen::negated(Errno::ENOSYS);
+}
+
+void handle_guest_syscall(arch::TrapFrame& frame) {
+    Vcpu& vcpu = *current_vcpu();
+    if (!vcpu.kernel_mode) {
+        deliver_user_syscall(vcpu, frame);
+        return;
+    }
+    record_hypercall(vcpu, frame);
+    const std::uint64_t number = frame.rax;
+    const std::int64_t result = dispatch_hypercall(vcpu, frame, number);
+    if (number != xen::HYPERVISOR_iret)
+        frame.rax = static_cast<std::uint64_t>(result);
+    vcpu.trail[(vcpu.trail_next + HYPERCALL_TRAIL - 1) % HYPERCALL_TRAIL].result = result;
+}
+
+}  // namespace xenolith

@@ -1,0 +1,159 @@
+// The small per-vCPU state hypercalls: stack_switch (3), set_segment_base (25),
+// fpu_taskswitch (5), set/get_debugreg (8/9), vm_assist (21), set_timer_op (15), and the
+// physdev_op (33) and xenpmu_op (40) sub-ops a domU uses (pv-abi-core.md §5.5-§5.8, §5.11,
+// §5.16, §5.17, §5.20, §5.27).
+#include "arch/x86_64/cr.hpp"
+#include "arch/x86_64/msr.hpp"
+#include "domain/domain.hpp"
+#include "hypercall/hypercall.hpp"
+#include "pv/guest_memory.hpp"
+#include "pv/time.hpp"
+#include "xen/arch_x86_64.hpp"
+#include "xen/mm.hpp"
+#include "xen/physdev.hpp"
+
+namespace xenolith {
+
+namespace {
+bool canonical(std::uint64_t address) {
+    return address < 0x0000800000000000ull || address >= 0xffff800000000000ull;
+}
+}  // namespace
+
+std::int64_t do_stack_switch(HypercallContext& c) {
+    c.vcpu.kernel_ss = c.arg(0) | 3;
+    c.vcpu.kernel_sp = c.arg(1);
+    return 0;
+}
+
+std::int64_t do_set_segment_base(HypercallContext& c) {
+    Vcpu& vcpu = c.vcpu;
+    const std::uint64_t which = c.arg(0) & 0xffffffff;
+    const std::uint64_t base = c.arg(1);
+    switch (which) {
+    case xen::SEGBASE_FS:
+        if (!canonical(base))
+            return xen::negated(Errno::EINVAL);
+        vcpu.fs_base = base;
+        arch::wrmsr(arch::msr::FS_BASE, base);
+        return 0;
+    case xen::SEGBASE_GS_USER:
+        if (!canonical(base))
+            return xen::negated(Errno::EINVAL);
+        vcpu.gs_base_user = base;
+        if (!vcpu.kernel_mode)
+            arch::wrmsr(arch::msr::GS_BASE, base);
+        return 0;
+    case xen::SEGBASE_GS_KERNEL:
+        if (!canonical(base))
+            return xen::negated(Errno::EINVAL);
+        vcpu.gs_base_kernel = base;
+        if (vcpu.kernel_mode)
+            arch::wrmsr(arch::msr::GS_BASE, base);
+        return 0;
+    case xen::SEGBASE_GS_USER_SEL:
+        // Loading a user GS selector needs guest descriptor tables (set_gdt); only the null
+        // selector, which Linux loads on every context switch, is supported so far.
+        if ((base & 0xfffc) != 0)
+            return xen::negated(Errno::EINVAL);
+        vcpu.gs_base_user = 0;
+        return 0;
+    default: return xen::negated(Errno::EINVAL);
+    }
+}
+
+std::int64_t do_fpu_taskswitch(HypercallContext& c) {
+    // §5.7: set or clear the virtual CR0.TS; the real TS follows so the next FPU use traps.
+    c.vcpu.virtual_ts = c.arg(0) != 0;
+    if (c.vcpu.virtual_ts)
+        arch::write_cr0(arch::read_cr0() | arch::cr0::TS);
+    else
+        arch::write_cr0(arch::read_cr0() & ~arch::cr0::TS);
+    return 0;
+}
+
+std::int64_t do_set_debugreg(HypercallContext& c) {
+    Vcpu& vcpu = c.vcpu;
+    const std::uint64_t reg = c.arg(0) & 0xffffffff;
+    const std::uint64_t value = c.arg(1);
+    switch (reg) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+        // §5.8: breakpoints must be guest addresses.
+        if (!is_guest_range(value, 1))
+            return xen::negated(Errno::EPERM);
+        vcpu.debugreg[reg] = value;
+        return 0;
+    case 4:
+    case 6:
+        if (value >> 32)
+            return xen::negated(Errno::EINVAL);
+        vcpu.debugreg[6] = value;
+        return 0;
+    case 5:
+    case 7:
+        if (value >> 32)
+            return xen::negated(Errno::EINVAL);
+        if (value & (1u << 13))  // DR7.GD
+            return xen::negated(Errno::EPERM);
+        // Breakpoints are recorded, not armed in hardware yet: report enabling them honestly.
+        if (value & 0xff)
+            return xen::negated(Errno::EOPNOTSUPP);
+        vcpu.debugreg[7] = value;
+        return 0;
+    default: return xen::negated(Errno::ENODEV);
+    }
+}
+
+std::int64_t do_get_debugreg(HypercallContext& c) {
+    const std::uint64_t reg = c.arg(0) & 0xffffffff;
+    if (reg > 7)
+        return xen::negated(Errno::ENODEV);
+    const std::uint64_t index = reg == 4 ? 6 : reg == 5 ? 7 : reg;
+    return static_cast<std::int64_t>(c.vcpu.debugreg[index]);
+}
+
+std::int64_t do_vm_assist(HypercallContext& c) {
+    const std::uint64_t command = c.arg(0) & 0xffffffff;
+    const std::uint64_t type = c.arg(1) & 0xffffffff;
+    if (command != xen::VMASST_CMD_enable && command != xen::VMASST_CMD_disable)
+        return xen::negated(Errno::ENOSYS);
+    if (type >= 64 || !(xen::VMASST_VALID_MASK_PV64 & (std::uint64_t{1} << type)))
+        return xen::negated(Errno::EINVAL);
+    Domain& domain = *c.vcpu.domain;
+    if (command == xen::VMASST_CMD_enable)
+        __atomic_fetch_or(&domain.vm_assist, std::uint64_t{1} << type, __ATOMIC_SEQ_CST);
+    else
+        __atomic_fetch_and(&domain.vm_assist, ~(std::uint64_t{1} << type), __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+std::int64_t do_set_timer_op(HypercallContext& c) {
+    // §5.11: an absolute system time for the single-shot timer; 0 stops it.
+    set_singleshot_timer(c.vcpu, c.arg(0));
+    return 0;
+}
+
+std::int64_t do_physdev_op(HypercallContext& c) {
+    const std::uint64_t command = c.arg(0) & 0xffffffff;
+    if (command == xen::PHYSDEVOP_set_iopl) {
+        auto iopl = GuestPtr<std::uint32_t>(c.arg(1)).read();
+        if (!iopl)
+            return xen::negated(iopl.error());
+        if (*iopl > 3)
+            return xen::negated(Errno::EINVAL);
+        c.vcpu.virtual_iopl = *iopl;
+        return 0;
+    }
+    // Physical interrupts and devices belong to dom0 with hardware (a later stage).
+    return xen::negated(Errno::ENOSYS);
+}
+
+std::int64_t do_xenpmu_op(HypercallContext&) {
+    // §5.27: no virtual PMU; Linux prints "VPMU disabled by hypervisor." and carries on.
+    return xen::negated(Errno::EOPNOTSUPP);
+}
+
+}  // namespace xenolith

@@ -1,0 +1,35 @@
+// The memory a domain owns: its frames (with ownership recorded in the frame table), its
+// pseudo-physical to machine list, and the machine-to-phys table every PV guest reads
+// (pv-abi-core.md §2.5, §7.1).
+#pragma once
+
+#include <cstdint>
+
+#include "lib/result.hpp"
+#include "mm/frame_info.hpp"
+
+namespace xenolith {
+
+struct Domain;
+
+// The read-only M2P at 0xFFFF800000000000 (guest-readable), one entry per machine frame,
+// ~0 for frames no guest owns. Set up once on the boot CPU.
+Result<void> init_machine_to_phys();
+void set_machine_to_phys(std::uint64_t mfn, std::uint64_t pfn);
+std::uint64_t machine_to_phys(std::uint64_t mfn);
+
+// Give `domain` nr_pages frames as PFNs 0..nr_pages-1 (tot_pages/max_pages = nr_pages).
+// ENOMEM if the machine has not enough free memory (nothing is kept then).
+Result<void> assign_domain_memory(Domain& domain, std::uint64_t nr_pages);
+// Scrub and free every frame of the domain.
+void release_domain_memory(Domain& domain);
+
+// The machine frame behind a PFN of the domain (~0 if none).
+std::uint64_t domain_pfn_to_mfn(const Domain& domain, std::uint64_t pfn);
+bool domain_owns_frame(const Domain& domain, std::uint64_t mfn);
+// Is the frame currently typed as a page table (so it must never be mapped writable)?
+bool frame_is_page_table(const Domain& domain, std::uint64_t mfn);
+// Record that a frame of the domain holds a page table of `type` (the builder's tables).
+void mark_page_table(std::uint64_t mfn, PageType type);
+
+}  // namespace xenolith

@@ -1,0 +1,123 @@
+// Guest exceptions and the exit path.
+#include "pv/guest_traps.hpp"
+
+#include "arch/x86_64/cr.hpp"
+#include "core/console.hpp"
+#include "domain/domain.hpp"
+#include "pv/bounce.hpp"
+#include "pv/emulate.hpp"
+#include "pv/events.hpp"
+#include "sched/scheduler.hpp"
+#include "xen/trap.hpp"
+
+namespace xenolith {
+
+namespace {
+
+constexpr unsigned VECTOR_DEBUG = 1;
+constexpr unsigned VECTOR_BREAKPOINT = 3;
+constexpr unsigned VECTOR_OVERFLOW = 4;
+constexpr unsigned VECTOR_INVALID_OPCODE = 6;
+constexpr unsigned VECTOR_NO_DEVICE = 7;
+constexpr unsigned VECTOR_GENERAL_PROTECTION = 13;
+constexpr unsigned VECTOR_PAGE_FAULT = 14;
+constexpr unsigned VECTOR_INT80 = 0x80;
+
+bool has_error_code(unsigned vector) { return vector < 32 && (xen::TRAP_HAVE_ERROR_CODE_MASK >> vector) & 1; }
+
+// §6.5: `INT n` through a DPL-0 gate raises #GP((n << 3) | 2); deliver n if the guest allows it.
+bool software_interrupt(Vcpu& vcpu, arch::TrapFrame& frame) {
+    if ((frame.error_code & 7) != 2)
+        return false;
+    const unsigned vector = static_cast<unsigned>(frame.error_code >> 3) & 0xff;
+    const GuestTrap& trap = vcpu.traps[vector];
+    const unsigned needed = vcpu.kernel_mode ? 1 : 3;
+    if (!trap.address || (trap.flags & 3) < needed)
+        return false;
+    frame.rip += 2;  // `int n` is two bytes; the handler returns after it
+    bounce_to_guest(vcpu, frame, trap.address, std::nullopt, trap.flags & 4);
+    return true;
+}
+
+void page_fault(Vcpu& vcpu, arch::TrapFrame& frame) {
+    const std::uint64_t address = arch::read_cr2();
+    vcpu.virtual_cr2 = address;
+    __atomic_store_n(&vcpu.vcpu_info->arch.cr2, address, __ATOMIC_RELAXED);
+    // §6.6: the hardware always reports a user access (the guest runs at CPL 3); the guest must
+    // see U/S = 1 only for its user mode.
+    std::uint64_t error = frame.error_code & ~std::uint64_t{4};
+    if (!vcpu.kernel_mode)
+        error |= 4;
+    inject_exception(vcpu, frame, VECTOR_PAGE_FAULT, error);
+}
+
+void general_protection(Vcpu& vcpu, arch::TrapFrame& frame) {
+    if (frame.error_code == 0) {
+        switch (emulate_privileged(vcpu, frame)) {
+        case Emulation::Done: return;
+        case Emulation::InjectGp: inject_exception(vcpu, frame, VECTOR_GENERAL_PROTECTION, 0); return;
+        case Emulation::NotHandled: break;
+        }
+    } else if (software_interrupt(vcpu, frame)) {
+        return;
+    }
+    inject_exception(vcpu, frame, VECTOR_GENERAL_PROTECTION, frame.error_code);
+}
+
+}  // namespace
+
+void handle_guest_exception(arch::TrapFrame& frame) {
+    Vcpu& vcpu = *current_vcpu();
+    const unsigned vector = static_cast<unsigned>(frame.vector);
+    switch (vector) {
+    case VECTOR_PAGE_FAULT: page_fault(vcpu, frame); return;
+    case VECTOR_GENERAL_PROTECTION: general_protection(vcpu, frame); return;
+    case VECTOR_INVALID_OPCODE:
+        if (emulate_invalid_opcode(vcpu, frame) == Emulation::Done)
+            return;
+        inject_exception(vcpu, frame, vector, std::nullopt);
+        return;
+    case VECTOR_NO_DEVICE:
+        // §5.7: an #NM clears the virtual TS (and the real one) before it is reflected.
+        vcpu.virtual_ts = false;
+        arch::write_cr0(arch::read_cr0() & ~arch::cr0::TS);
+        inject_exception(vcpu, frame, vector, std::nullopt);
+        return;
+    case VECTOR_INT80: {
+        // Gate 0x80 is DPL 3: bounce if the guest has a handler, else it becomes a #GP.
+        const GuestTrap& trap = vcpu.traps[VECTOR_INT80];
+        if (trap.address) {
+            bounce_to_guest(vcpu, frame, trap.address, std::nullopt, trap.flags & 4);
+        } else {
+            frame.rip -= 2;
+            inject_exception(vcpu, frame, VECTOR_GENERAL_PROTECTION, (VECTOR_INT80 << 3) | 2);
+        }
+        return;
+    }
+    case VECTOR_DEBUG:
+    case VECTOR_BREAKPOINT:
+    case VECTOR_OVERFLOW:
+    default:
+        if (vector < 32) {
+            inject_exception(vcpu, frame, vector,
+                             has_error_code(vector) ? std::optional<std::uint64_t>(frame.error_code) : std::nullopt);
+            return;
+        }
+        log_warning("domain {} vCPU {}: unexpected vector {:#x} from guest", vcpu.domain->id, vcpu.id, vector);
+        return;
+    }
+}
+
+void exit_to_guest(arch::TrapFrame& frame) {
+    maybe_reschedule();
+    Vcpu* vcpu = current_vcpu();
+    if (!vcpu) {
+        // The vCPU was taken off (its domain ended): the run loop decides what runs next.
+        leave_current();
+    }
+    deliver_pending_events(*vcpu, frame);
+    // A crash while delivering takes the vCPU off too.
+    maybe_reschedule();
+}
+
+}  // namespace xenolith
