@@ -236,6 +236,8 @@ private:
                     break;
                 }
             }
+            if (want == level && chance(90))
+                return pte::make(target, flags);  // linear entries must be read-only (§7.5)
         } else {
             std::uint64_t fresh = untyped_frame_of(d);
             if (fresh < kFrames)
