@@ -21,6 +21,7 @@
 #include "arch/x86_64/syscall_stub.hpp"
 #include "domain/boot_domains.hpp"
 #include "mm/domain_memory.hpp"
+#include "mm/pv_mm.hpp"
 #include "pv/guest_console.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
@@ -254,6 +255,7 @@ extern "C" [[noreturn]] void boot_main(std::uint32_t magic, std::uint32_t info_p
         panic("cannot install the syscall entry (error {})", entry.error());
     if (auto m2p = init_machine_to_phys(); !m2p)
         panic("cannot set up the machine-to-phys table (error {})", m2p.error());
+    init_pv_mm();
 
     if (auto controllers = arch::init_interrupt_controllers(g_acpi); !controllers)
         panic("cannot map the interrupt controllers (error {})", controllers.error());

@@ -47,6 +47,8 @@ Result<void> prepare_cpu(Cpu& cpu) {
 
 }  // namespace
 
+void serve_cross_calls() { serve_cross_call(this_cpu()); }
+
 void init_cross_calls() { arch::set_interrupt_handler(arch::vector::CALL_FUNCTION, cross_call_interrupt); }
 
 void cross_call(unsigned index, CrossCallFunction fn, void* argument) {

@@ -19,6 +19,10 @@ unsigned start_secondary_cpus(const AcpiInfo& acpi, std::uint64_t trampoline_phy
 void cross_call(unsigned index, CrossCallFunction fn, void* argument);
 // The same on every online CPU, this one included.
 void cross_call_all(CrossCallFunction fn, void* argument);
+// Run a cross-call waiting for this CPU, if any. Code that spins with interrupts off on a lock
+// another CPU may hold while cross-calling calls this in its spin loop (see MmLockGuard).
+void serve_cross_calls();
+
 // Route the cross-call IPI (boot CPU, once).
 void init_cross_calls();
 

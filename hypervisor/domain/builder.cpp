@@ -11,7 +11,8 @@
 #include "lib/string.hpp"
 #include "mm/domain_memory.hpp"
 #include "mm/kernel_space.hpp"
-#include "mm/pt_validate.hpp"
+#include "mm/page_ref.hpp"
+#include "mm/pv_mm.hpp"
 #include "pv/guest_console.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
@@ -84,44 +85,19 @@ private:
     const Domain& m_domain;
 };
 
-// Writes the builder's entries with the adjustments validation makes to every guest entry
-// (pv-abi-core.md §7.4: user bit everywhere, guest-kernel marker on kernel L1 entries).
 class TableWriter final : public PageTableEntrySink {
 public:
-    TableWriter(const Domain& domain, const DomainLayout& layout) : m_domain(domain), m_layout(layout) {}
+    explicit TableWriter(const Domain& domain) : m_domain(domain) {}
     Result<void> set_entry(std::uint64_t table_pfn, std::uint32_t index, std::uint64_t value) override {
         if (table_pfn >= m_domain.tot_pages || index >= 512)
             return Error{Errno::EINVAL};
-        const PageType level = TRY(level_of(table_pfn));
-        reinterpret_cast<std::uint64_t*>(frame_bytes(m_domain, table_pfn))[index] =
-            PageTableValidator::adjust(level, value);
+        reinterpret_cast<std::uint64_t*>(frame_bytes(m_domain, table_pfn))[index] = value;
         return ok();
     }
 
 private:
-    Result<PageType> level_of(std::uint64_t pfn) const {
-        static constexpr PageType TYPES[4] = {PageType::L1, PageType::L2, PageType::L3, PageType::L4};
-        for (const TableSet* set : {&m_layout.tables, &m_layout.p2m_tables}) {
-            for (unsigned level = 0; level < 4; ++level) {
-                const TableRun& run = set->level[level];
-                if (pfn >= run.first_pfn && pfn - run.first_pfn < run.count)
-                    return TYPES[level];
-            }
-        }
-        return Error{Errno::EINVAL};
-    }
     const Domain& m_domain;
-    const DomainLayout& m_layout;
 };
-
-void mark_tables(const Domain& domain, const TableSet& tables) {
-    static constexpr PageType TYPES[4] = {PageType::L1, PageType::L2, PageType::L3, PageType::L4};
-    for (unsigned level = 0; level < 4; ++level) {
-        const TableRun& run = tables.level[level];
-        for (std::uint64_t k = 0; k < run.count; ++k)
-            mark_page_table(domain_pfn_to_mfn(domain, run.first_pfn + k), TYPES[level]);
-    }
-}
 
 Result<void> populate(Domain& domain, const DomainSpec& spec, const XenKernelImage& image, const DomainLayout& layout,
                       Diagnostics& diag) {
@@ -137,13 +113,16 @@ Result<void> populate(Domain& domain, const DomainSpec& spec, const XenKernelIma
         reinterpret_cast<std::uint64_t*>(frame_bytes(domain, page))[pfn % 512] = domain_pfn_to_mfn(domain, pfn);
     }
 
-    TableWriter tables(domain, layout);
+    TableWriter tables(domain);
     TRY(emit_boot_page_tables(layout, DomainFrames(domain), tables, diag));
+    // Pinning the L4 validates the whole tree like any guest-built one (§2.2, §7.4): the
+    // builder gets no trust the guest would not get.
     const std::uint64_t l4_mfn = domain_pfn_to_mfn(domain, layout.tables.level[3].first_pfn);
-    install_hypervisor_slots(l4_mfn * 4096);
-    mark_tables(domain, layout.tables);
-    if (!layout.p2m_in_region)
-        mark_tables(domain, layout.p2m_tables);
+    Vcpu& vcpu = *domain.vcpus[0];
+    if (auto installed = install_boot_page_tables(vcpu, l4_mfn); !installed) {
+        diag.error("the bootstrap page tables do not validate (error {})", installed.error());
+        return installed;
+    }
 
     StartInfoInputs inputs;
     inputs.shared_info_maddr = domain.shared_info_phys;
@@ -152,6 +131,13 @@ Result<void> populate(Domain& domain, const DomainSpec& spec, const XenKernelIma
         // The hypervisor serves boot-time consoles itself (pv/guest_console.cpp).
         inputs.console_mfn = domain_pfn_to_mfn(domain, *layout.console_pfn);
         inputs.console_evtchn = TRY(evtchn_alloc_unbound(domain, xen::DOMID_SELF, xen::DOMID_XEN));
+        {
+            // The hypervisor writes the ring's indices: it holds a writable type reference so the
+            // page can never become a page table under it (dropped at teardown).
+            MmLockGuard guard;
+            TRY(page_refs().get_page_and_type(inputs.console_mfn, domain.id, PageType::Writable));
+            domain.console_mfn = inputs.console_mfn;
+        }
         auto* ring = reinterpret_cast<xen::xencons_interface*>(frame_bytes(domain, *layout.console_pfn));
         ring->connection = xen::XENCONSOLE_CONNECTED;
         attach_guest_console(domain, *ring);
@@ -167,7 +153,6 @@ Result<void> populate(Domain& domain, const DomainSpec& spec, const XenKernelIma
         fill_hypercall_page(std::span<std::byte, 4096>(frame_bytes(domain, *layout.hypercall_page_pfn), 4096));
 
     // vCPU 0 at the entry point (§2.7); the others wait for VCPUOP_initialise/up.
-    Vcpu& vcpu = *domain.vcpus[0];
     vcpu.regs = arch::TrapFrame{};
     vcpu.regs.rip = layout.entry_rip;
     vcpu.regs.rsp = layout.entry_rsp;
@@ -175,7 +160,6 @@ Result<void> populate(Domain& domain, const DomainSpec& spec, const XenKernelIma
     vcpu.regs.rflags = 0x202;
     vcpu.regs.cs = xen::FLAT_KERNEL_CS;
     vcpu.regs.ss = xen::FLAT_KERNEL_SS;
-    vcpu.kernel_root = l4_mfn * 4096;
     vcpu.kernel_sp = layout.entry_rsp;
     vcpu.kernel_ss = xen::FLAT_KERNEL_SS;
     vcpu.kernel_mode = true;

@@ -9,6 +9,8 @@
 #include "core/panic.hpp"
 #include "event/event_channel.hpp"
 #include "mm/domain_memory.hpp"
+#include "mm/page_ref.hpp"
+#include "mm/pv_mm.hpp"
 #include "pv/guest_console.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
@@ -56,6 +58,16 @@ Result<Domain*> create_domain(std::uint16_t id, const char* name, bool privilege
         return Error{shared.error()};
     }
     domain->shared_info_phys = *shared;
+    // The guest maps shared_info by machine address, so it is owned by the domain; the
+    // hypervisor keeps a writable type reference on it so it can never become a page table
+    // the hypervisor would then scribble on (its event bits).
+    {
+        MmLockGuard guard;
+        const std::uint64_t mfn = *shared >> 12;
+        if (page_refs().assign_to_domain(mfn, id).is_error() ||
+            page_refs().get_page_and_type(mfn, id, PageType::Writable).is_error())
+            panic("cannot give domain {} its shared_info frame", id);
+    }
     domain->shared_info = static_cast<xen::shared_info*>(arch::phys_to_virt(*shared));
     // Events start masked on every vCPU (pv-abi-core.md §2.7).
     for (xen::vcpu_info& info : domain->shared_info->vcpu_info)
@@ -103,10 +115,17 @@ void destroy_domain(Domain& domain) {
         timer_cancel(domain.vcpus[i]->poll_timer);
     }
     release_event_channels(domain);
+    relinquish_domain_memory(domain);
     release_domain_memory(domain);
     {
         LockGuard guard(g_table_lock);
         g_domains[domain.id] = nullptr;
+    }
+    {
+        MmLockGuard guard;
+        const std::uint64_t mfn = domain.shared_info_phys >> 12;
+        page_refs().put_page_and_type(mfn);
+        (void)page_refs().release(mfn, domain.id);
     }
     free_frames(domain.shared_info_phys, 0);
     for (unsigned i = 0; i < domain.vcpu_count; ++i)

@@ -83,6 +83,7 @@ struct Vcpu {
     // Where this vCPU's vcpu_info lives (shared_info slot, or registered elsewhere, §5.19).
     xen::vcpu_info* vcpu_info = nullptr;  // hypervisor virtual address (direct map)
     bool vcpu_info_registered = false;
+    std::uint64_t vcpu_info_mfn = 0;      // the registered page (holds a writable type reference)
     std::uint64_t runstate_area = 0;    // guest virtual address, 0 = none
 
     Atomic<VcpuState> state{VcpuState::Down};
@@ -129,6 +130,7 @@ struct Domain {
     Vcpu* vcpus[MAX_VCPUS_PER_DOMAIN] = {};
 
     std::uint64_t shared_info_phys = 0;
+    std::uint64_t console_mfn = 0;  // the console ring served by the hypervisor (0 = none)
     xen::shared_info* shared_info = nullptr;  // direct-map address of the shared_info page
     std::uint64_t vm_assist = 0;
 

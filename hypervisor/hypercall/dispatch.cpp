@@ -38,6 +38,11 @@ constexpr auto make_table() {
     t.handlers[xen::HYPERVISOR_event_channel_op] = do_event_channel_op;
     t.handlers[xen::HYPERVISOR_physdev_op] = do_physdev_op;
     t.handlers[xen::HYPERVISOR_xenpmu_op] = do_xenpmu_op;
+    t.handlers[xen::HYPERVISOR_mmu_update] = do_mmu_update;
+    t.handlers[xen::HYPERVISOR_mmuext_op] = do_mmuext_op;
+    t.handlers[xen::HYPERVISOR_update_va_mapping] = do_update_va_mapping;
+    t.handlers[xen::HYPERVISOR_update_va_mapping_otherdomain] = do_update_va_mapping_otherdomain;
+    t.handlers[xen::HYPERVISOR_memory_op] = do_memory_op;
     return t;
 }
 constexpr auto HYPERCALLS = make_table();
@@ -57,10 +62,24 @@ void deliver_user_syscall(Vcpu& vcpu, arch::TrapFrame& frame) {
 
 }  // namespace
 
-std::int64_t dispatch_hypercall(Vcpu& vcpu, arch::TrapFrame& frame, std::uint64_t number) {
+void arrange_continuation(HypercallContext& c, std::uint64_t arg0, std::uint64_t arg1, std::uint64_t arg2,
+                          std::uint64_t arg3) {
+    c.frame.rdi = arg0;
+    c.frame.rsi = arg1;
+    c.frame.rdx = arg2;
+    c.frame.r10 = arg3;
+    c.frame.rip -= 2;  // back onto the 2-byte `syscall`; rax still holds the number
+    c.continued = true;
+}
+
+std::int64_t dispatch_hypercall(Vcpu& vcpu, arch::TrapFrame& frame, std::uint64_t number, bool may_continue,
+                                bool* continued) {
     if (number < TABLE_SIZE && HYPERCALLS.handlers[number]) {
-        HypercallContext context{vcpu, frame};
-        return HYPERCALLS.handlers[number](context);
+        HypercallContext context{vcpu, frame, may_continue};
+        const std::int64_t result = HYPERCALLS.handlers[number](context);
+        if (continued)
+            *continued = context.continued;
+        return result;
     }
     // Unimplemented: -ENOSYS, reported once per domain and number.
     Domain& domain = *vcpu.domain;
@@ -78,8 +97,9 @@ void handle_guest_syscall(arch::TrapFrame& frame) {
     }
     record_hypercall(vcpu, frame);
     const std::uint64_t number = frame.rax;
-    const std::int64_t result = dispatch_hypercall(vcpu, frame, number);
-    if (number != xen::HYPERVISOR_iret)
+    bool continued = false;
+    const std::int64_t result = dispatch_hypercall(vcpu, frame, number, true, &continued);
+    if (number != xen::HYPERVISOR_iret && !continued)
         frame.rax = static_cast<std::uint64_t>(result);
     vcpu.trail[(vcpu.trail_next + HYPERCALL_TRAIL - 1) % HYPERCALL_TRAIL].result = result;
 }

@@ -16,6 +16,9 @@ struct Vcpu;
 struct HypercallContext {
     Vcpu& vcpu;
     arch::TrapFrame& frame;
+    // Long batches stop and arrange to be re-executed (§4.5) unless inside a multicall.
+    bool may_continue = true;
+    bool continued = false;
     std::uint64_t arg(unsigned index) const {
         const std::uint64_t args[5] = {frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8};
         return args[index];
@@ -33,12 +36,18 @@ std::int64_t to_return(const Result<T>& result) {
     return result.is_ok() ? static_cast<std::int64_t>(result.value()) : xen::negated(result.error());
 }
 
+// Make the guest re-execute this hypercall (its `syscall`) with new arguments: the way a long
+// batch gives up the CPU between chunks (pv-abi-core.md §4.5).
+void arrange_continuation(HypercallContext& c, std::uint64_t arg0, std::uint64_t arg1, std::uint64_t arg2,
+                          std::uint64_t arg3);
+
 // A `syscall` from a guest: a hypercall from guest kernel mode, a system call for the guest
 // kernel from guest user mode (§6.5).
 void handle_guest_syscall(arch::TrapFrame& frame);
 
 // Run one hypercall by number (the dispatch table; multicall uses it too).
-std::int64_t dispatch_hypercall(Vcpu& vcpu, arch::TrapFrame& frame, std::uint64_t number);
+std::int64_t dispatch_hypercall(Vcpu& vcpu, arch::TrapFrame& frame, std::uint64_t number, bool may_continue,
+                                bool* continued);
 
 // The families (hypercall/*.cpp).
 std::int64_t do_console_io(HypercallContext& c);
@@ -62,5 +71,10 @@ std::int64_t do_event_channel_op(HypercallContext& c);
 std::int64_t do_physdev_op(HypercallContext& c);
 std::int64_t do_xenpmu_op(HypercallContext& c);
 std::int64_t do_multicall(HypercallContext& c);
+std::int64_t do_mmu_update(HypercallContext& c);
+std::int64_t do_mmuext_op(HypercallContext& c);
+std::int64_t do_update_va_mapping(HypercallContext& c);
+std::int64_t do_update_va_mapping_otherdomain(HypercallContext& c);
+std::int64_t do_memory_op(HypercallContext& c);
 
 }  // namespace xenolith

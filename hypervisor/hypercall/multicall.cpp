@@ -33,7 +33,7 @@ std::int64_t do_multicall(HypercallContext& c) {
             frame.rdx = entry->args[2];
             frame.r10 = entry->args[3];
             frame.r8 = entry->args[4];
-            result = dispatch_hypercall(c.vcpu, frame, entry->op);
+            result = dispatch_hypercall(c.vcpu, frame, entry->op, false, nullptr);
         }
         if (auto written = copy_to_guest(address + 8, &result, sizeof(result)); !written)
             return xen::negated(written.error());

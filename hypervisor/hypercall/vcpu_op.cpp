@@ -6,7 +6,8 @@
 #include "arch/x86_64/tsc.hpp"
 #include "domain/domain.hpp"
 #include "hypercall/hypercall.hpp"
-#include "mm/domain_memory.hpp"
+#include "mm/page_ref.hpp"
+#include "mm/pv_mm.hpp"
 #include "pv/guest_memory.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
@@ -95,8 +96,13 @@ Result<void> register_vcpu_info(Vcpu& target, std::uint64_t address) {
     if ((request.offset & 7) || request.offset > 4096 - sizeof(xen::vcpu_info))
         return Error{Errno::EINVAL};
     Domain& domain = *target.domain;
-    if (!domain_owns_frame(domain, request.mfn) || frame_is_page_table(domain, request.mfn))
-        return Error{Errno::EINVAL};
+    {
+        // §5.19: the page takes a writable type reference, held while the vcpu_info is there.
+        MmLockGuard guard;
+        if (auto taken = page_refs().get_page_and_type(request.mfn, domain.id, PageType::Writable); !taken)
+            return Error{Errno::EINVAL};
+    }
+    target.vcpu_info_mfn = request.mfn;
     auto* info = reinterpret_cast<xen::vcpu_info*>(static_cast<std::uint8_t*>(arch::phys_to_virt(request.mfn << 12)) +
                                                    request.offset);
     *info = *target.vcpu_info;

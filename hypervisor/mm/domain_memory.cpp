@@ -123,16 +123,5 @@ bool domain_owns_frame(const Domain& domain, std::uint64_t mfn) {
     return info && info->page.owned_by(domain.id);
 }
 
-bool frame_is_page_table(const Domain& domain, std::uint64_t mfn) {
-    const FrameInfo* info = frame_info(mfn);
-    return info && info->page.owned_by(domain.id) && is_page_table_type(info->page.type) && info->page.type_count;
-}
-
-void mark_page_table(std::uint64_t mfn, PageType type) {
-    FrameInfo& info = *frame_info(mfn);
-    info.page.type = type;
-    info.page.type_count = 1;
-    info.page.flags |= PageState::kValidated | PageState::kPinned;
-}
 
 }  // namespace xenolith

@@ -27,9 +27,5 @@ void release_domain_memory(Domain& domain);
 // The machine frame behind a PFN of the domain (~0 if none).
 std::uint64_t domain_pfn_to_mfn(const Domain& domain, std::uint64_t pfn);
 bool domain_owns_frame(const Domain& domain, std::uint64_t mfn);
-// Is the frame currently typed as a page table (so it must never be mapped writable)?
-bool frame_is_page_table(const Domain& domain, std::uint64_t mfn);
-// Record that a frame of the domain holds a page table of `type` (the builder's tables).
-void mark_page_table(std::uint64_t mfn, PageType type);
 
 }  // namespace xenolith

@@ -138,12 +138,6 @@ Result<void> build_kernel_space(std::span<const MemoryRegion> memory_map) {
     return ok();
 }
 
-void install_hypervisor_slots(std::uint64_t l4_phys) {
-    const auto* idle = static_cast<const std::uint64_t*>(arch::phys_to_virt(idle_page_table_root));
-    auto* l4 = static_cast<std::uint64_t*>(arch::phys_to_virt(l4_phys));
-    for (unsigned slot = HYPERVISOR_FIRST_SLOT; slot <= HYPERVISOR_LAST_SLOT; ++slot)
-        l4[slot] = idle[slot];
-}
 
 Result<void> kernel_map(std::uintptr_t virt, std::uint64_t phys, std::uint64_t size, MapAttributes attributes) {
     LockGuard guard(g_map_lock);

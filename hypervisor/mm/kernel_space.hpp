@@ -25,10 +25,6 @@ Result<void> kernel_map(std::uintptr_t virt, std::uint64_t phys, std::uint64_t s
 // Map device registers uncached into the MMIO window; returns their virtual address.
 Result<std::uintptr_t> map_mmio(std::uint64_t phys, std::uint64_t size);
 
-// Copy the hypervisor's L4 slots 256-271 into a guest L4 (pv-abi-core.md §2.5): every guest
-// address space contains the hypervisor, unreachable from ring 3 except the read-only M2P.
-void install_hypervisor_slots(std::uint64_t l4_phys);
-
 // Where page-table frames come from once the page allocator runs.
 void use_page_allocator_for_page_tables();
 
