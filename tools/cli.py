@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "harness"))
-from xenolith_qemu import EXIT_SUCCESS, HarnessError, Machine, MachineConfig, make_grub_iso  # noqa: E402
+from xenolith_qemu import (EXIT_PANIC, EXIT_SUCCESS, HarnessError, Machine, MachineConfig,  # noqa: E402
+                           Module, make_grub_iso)
 
 
 def demo(build_dir: Path, args: argparse.Namespace) -> int:
@@ -26,6 +27,42 @@ def demo(build_dir: Path, args: argparse.Namespace) -> int:
             return 0 if status == EXIT_SUCCESS else 1
 
 
+def boot(build_dir: Path, args: argparse.Namespace) -> int:
+    """Boot any Xen PV kernel as domain 0 (or an unprivileged domain with --domu)."""
+    kernel = Path(args.kernel)
+    if not kernel.is_file():
+        print(f"xenolith boot: {kernel} does not exist", file=sys.stderr)
+        return 2
+    cmdline = args.cmdline.replace(",", " ")
+    if args.domu:
+        spec = f"domain name={args.name} memory={args.memory}M vcpus={args.vcpus}"
+        modules = [Module(str(kernel.resolve()), f"{spec} -- {cmdline}".rstrip(" -"))]
+        hypervisor_cmdline = "test_exit=on"
+    else:
+        modules = [Module(str(kernel.resolve()), cmdline)]
+        hypervisor_cmdline = f"test_exit=on dom0_mem={args.memory}M dom0_vcpus={args.vcpus}"
+    if args.initrd:
+        modules.append(Module(str(Path(args.initrd).resolve()), "initrd"))
+    config = MachineConfig(kernel=str(build_dir / "hypervisor" / "xenolith-mb1.elf"), cmdline=hypervisor_cmdline,
+                           modules=modules, cpus=args.cpus, memory_mb=max(256, args.memory + 128))
+    with Machine(config, log_path=str(build_dir / "boot.log"), echo=True) as vm:
+        try:
+            status = vm.wait_exit(args.timeout)
+        except HarnessError as error:
+            print(f"\nxenolith boot: {error}", file=sys.stderr)
+            return 3
+        log = vm.log
+    if status == EXIT_SUCCESS:
+        print("\nxenolith boot: the domain shut down with reason poweroff")
+        return 0
+    if status == EXIT_PANIC:
+        print("\nxenolith boot: the hypervisor panicked (see the log above)", file=sys.stderr)
+        return 5
+    reason = "crash" if "shut down: crash" in log else "not poweroff"
+    print(f"\nxenolith boot: the domain ended with reason {reason} ({vm.describe_exit()})", file=sys.stderr)
+    return 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build-dir", type=Path, required=True)
@@ -34,8 +71,20 @@ def main() -> int:
     demo_parser.add_argument("--cpus", type=int, default=4)
     demo_parser.add_argument("--memory", type=int, default=512, help="MiB")
     demo_parser.add_argument("--seconds", type=int, default=5, help="how long to show timer ticks")
+    boot_parser = commands.add_parser("boot", help="boot a Xen PV kernel under the hypervisor")
+    boot_parser.add_argument("kernel", help="a Xen PV ELF kernel")
+    boot_parser.add_argument("--initrd", help="initial ramdisk for the kernel")
+    boot_parser.add_argument("--cmdline", default="", help="kernel command line")
+    boot_parser.add_argument("--memory", type=int, default=128, help="domain memory in MiB")
+    boot_parser.add_argument("--vcpus", type=int, default=1)
+    boot_parser.add_argument("--cpus", type=int, default=1, help="physical CPUs of the QEMU machine")
+    boot_parser.add_argument("--domu", action="store_true", help="boot as an unprivileged domain, not domain 0")
+    boot_parser.add_argument("--name", default="domU", help="domain name (with --domu)")
+    boot_parser.add_argument("--timeout", type=int, default=300, help="seconds before giving up")
     args = parser.parse_args()
     try:
+        if args.command == "boot":
+            return boot(args.build_dir, args)
         return demo(args.build_dir, args)
     except HarnessError as error:
         print(f"xenolith: {error}", file=sys.stderr)

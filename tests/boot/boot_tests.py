@@ -202,6 +202,22 @@ def scenario(images: Images, name: str) -> None:
         log = boot(images, name, cmdline="crash=assert", expect_status=EXIT_PANIC)
         expect(log, r"PANIC on CPU 0: assertion failed: cpus_online\(\) == 0", "the assertion text")
         expect(log, r"all CPUs halted", "all CPUs halted")
+    elif name == "xenolith-boot":
+        # `./xenolith boot` on a real PV kernel (a test guest) as a domU and as domain 0, and on
+        # something that is not a kernel: exit 0 only when the domain powered off.
+        cli = Path(__file__).resolve().parents[2] / "tools" / "cli.py"
+        guest = images.build_dir / "tests" / "guests" / "hello.elf"
+        for extra, expected in ((["--domu", "--memory", "16"], 0), ([], 0), (["--domu"], 1)):
+            kernel = guest if expected == 0 else Path(__file__)
+            run = subprocess.run([sys.executable, str(cli), "--build-dir", str(images.build_dir), "boot", str(kernel),
+                                  "--timeout", str(BOOT_TIMEOUT)] + extra, capture_output=True, text=True)
+            if run.returncode != expected:
+                raise HarnessError(f"xenolith boot {kernel.name} {extra}: exit {run.returncode}, expected {expected}\n"
+                                   f"{run.stdout[-3000:]}{run.stderr[-1000:]}")
+            if expected == 0 and "XENOLITH-TEST hello: PASS" not in run.stdout:
+                raise HarnessError(f"the guest's verdict is missing from the console:\n{run.stdout[-3000:]}")
+            if expected == 1 and "not a usable Xen PV kernel image" not in run.stdout:
+                raise HarnessError(f"the refusal is not explained:\n{run.stdout[-3000:]}")
     elif name == "wx":
         check_no_wx_segments(images)
         log = boot(images, name, cpus=2, cmdline="tick_demo=20", monitor_check=tlb_check)
@@ -212,7 +228,7 @@ def scenario(images: Images, name: str) -> None:
 
 SCENARIOS = ["kernel-1cpu", "kernel-4cpu", "grub-1cpu", "grub-4cpu", "cpu-qemu64", "cpu-max", "calibrate-pit",
              "calibrate-no-hpet", "options", "maxcpus", "fault-page-fault", "fault-invalid-opcode",
-             "fault-general-protection", "fault-on-ap", "fault-assert", "wx"]
+             "fault-general-protection", "fault-on-ap", "fault-assert", "wx", "xenolith-boot"]
 
 
 def main() -> int:

@@ -25,7 +25,8 @@ QBOOT = "/usr/share/qemu/qboot.rom"
 EXIT_SUCCESS = 1
 EXIT_FAILURE = 3
 EXIT_PANIC = 5
-EXIT_MEANINGS = {EXIT_SUCCESS: "success", EXIT_FAILURE: "self-check failure", EXIT_PANIC: "hypervisor panic"}
+EXIT_MEANINGS = {EXIT_SUCCESS: "success", EXIT_FAILURE: "failure (a self-check failed, or not every domain powered off)",
+                 EXIT_PANIC: "hypervisor panic"}
 
 
 class HarnessError(Exception):

@@ -18,9 +18,15 @@ TscScale g_scale;
 
 Result<std::uint64_t> calibrate_with_cpuid() {
     const CpuFeatures& f = cpu_features();
-    if (!f.tsc_crystal_ratio_den || !f.tsc_crystal_ratio_num || !f.crystal_hz)
+    if (!f.tsc_crystal_ratio_den || !f.tsc_crystal_ratio_num)
         return Error{Errno::ENODEV};
-    return std::uint64_t{f.crystal_hz} * f.tsc_crystal_ratio_num / f.tsc_crystal_ratio_den;
+    if (f.crystal_hz)
+        return std::uint64_t{f.crystal_hz} * f.tsc_crystal_ratio_num / f.tsc_crystal_ratio_den;
+    // Leaf 0x15 gives the ratio but not the crystal: leaf 0x16's base frequency is the TSC's
+    // nominal frequency on the CPUs that do this (Intel SDM, CPUID leaf 0x16).
+    if (f.base_mhz)
+        return std::uint64_t{f.base_mhz} * 1'000'000;
+    return Error{Errno::ENODEV};
 }
 
 Result<std::uint64_t> calibrate_with_hpet(std::uintptr_t hpet_virt) {
