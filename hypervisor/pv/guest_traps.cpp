@@ -7,6 +7,7 @@
 #include "pv/bounce.hpp"
 #include "pv/emulate.hpp"
 #include "pv/events.hpp"
+#include "pv/ptwr.hpp"
 #include "sched/scheduler.hpp"
 #include "xen/trap.hpp"
 
@@ -41,6 +42,11 @@ bool software_interrupt(Vcpu& vcpu, arch::TrapFrame& frame) {
 
 void page_fault(Vcpu& vcpu, arch::TrapFrame& frame) {
     const std::uint64_t address = arch::read_cr2();
+    // A write to a present page may be an update of one of the guest's own L1 tables (§7.6).
+    constexpr std::uint64_t PF_PRESENT = 1, PF_WRITE = 2, PF_RESERVED = 8, PF_FETCH = 16;
+    if ((frame.error_code & (PF_PRESENT | PF_WRITE | PF_RESERVED | PF_FETCH)) == (PF_PRESENT | PF_WRITE) &&
+        emulate_page_table_write(vcpu, frame, address))
+        return;
     vcpu.virtual_cr2 = address;
     __atomic_store_n(&vcpu.vcpu_info->arch.cr2, address, __ATOMIC_RELAXED);
     // §6.6: the hardware always reports a user access (the guest runs at CPL 3); the guest must
