@@ -68,7 +68,7 @@ public:
 private:
     Result<std::byte*> target(std::uint64_t offset) {
         const std::uint64_t pfn = m_first + offset / 4096;
-        if (pfn >= m_domain.tot_pages)
+        if (pfn >= m_domain.frames_count)
             return Error{Errno::ENOMEM};
         return frame_bytes(m_domain, pfn);
     }
@@ -89,7 +89,7 @@ class TableWriter final : public PageTableEntrySink {
 public:
     explicit TableWriter(const Domain& domain) : m_domain(domain) {}
     Result<void> set_entry(std::uint64_t table_pfn, std::uint32_t index, std::uint64_t value) override {
-        if (table_pfn >= m_domain.tot_pages || index >= 512)
+        if (table_pfn >= m_domain.frames_count || index >= 512)
             return Error{Errno::EINVAL};
         reinterpret_cast<std::uint64_t*>(frame_bytes(m_domain, table_pfn))[index] = value;
         return ok();

@@ -136,11 +136,9 @@ struct Domain {
 
     std::uint64_t max_pages = 0;
     std::uint64_t tot_pages = 0;
-    std::uint64_t* frames = nullptr;  // PFN -> MFN of every frame the domain owns (mm/domain_memory)
+    std::uint64_t* frames = nullptr;  // PFN -> MFN as the builder assigned them (mm/domain_memory)
+    std::uint64_t frames_count = 0;
     unsigned frames_order = 0;
-    static constexpr unsigned MAX_CHUNKS = 1024;
-    std::uint8_t chunk_orders[MAX_CHUNKS] = {};  // the buddy blocks the frames came in, in PFN order
-    unsigned chunk_count = 0;
 
     EventChannel* event_channels = nullptr;  // MAX_PORTS_PER_DOMAIN entries (event/)
     std::uint64_t enosys_logged = 0;

@@ -23,9 +23,6 @@ unsigned order_of(std::uint64_t pages) {
     return order;
 }
 
-// Blocks of up to 2 MiB, so a domain does not pin down the allocator's largest blocks.
-constexpr unsigned MAX_CHUNK_ORDER = 9;
-
 }  // namespace
 
 Result<void> init_machine_to_phys() {
@@ -44,78 +41,77 @@ void set_machine_to_phys(std::uint64_t mfn, std::uint64_t pfn) {
 
 std::uint64_t machine_to_phys(std::uint64_t mfn) { return mfn < g_m2p_entries ? g_m2p[mfn] : INVALID_ENTRY; }
 
+Result<std::uint64_t> allocate_domain_frame(Domain& domain, std::uint64_t pfn) {
+    if (domain.tot_pages >= domain.max_pages)
+        return Error{Errno::ENOMEM};
+    const std::uint64_t mfn = TRY(allocate_frames(0)) / 4096;
+    memset(arch::phys_to_virt(mfn * 4096), 0, 4096);  // a domain never sees another's data
+    FrameInfo& info = *frame_info(mfn);
+    info.page = PageState{};
+    info.page.owner = PageState::encode_domain(domain.id);
+    set_machine_to_phys(mfn, pfn);
+    ++domain.tot_pages;
+    return mfn;
+}
+
+Result<void> free_domain_frame(Domain& domain, std::uint64_t mfn) {
+    FrameInfo* info = frame_info(mfn);
+    if (!info || !info->page.owned_by(domain.id))
+        return Error{Errno::EINVAL};
+    // A frame something still refers to (a mapping, a pin, a base pointer) cannot go (§5.12.1).
+    if (info->page.count || info->page.type_count)
+        return Error{Errno::EBUSY};
+    info->page = PageState{};
+    set_machine_to_phys(mfn, INVALID_ENTRY);
+    memset(arch::phys_to_virt(mfn * 4096), 0, 4096);
+    free_frames(mfn * 4096, 0);
+    --domain.tot_pages;
+    return ok();
+}
+
 Result<void> assign_domain_memory(Domain& domain, std::uint64_t nr_pages) {
     if (nr_pages == 0)
         return Error{Errno::EINVAL};
-    // The PFN -> MFN list lives in frames of the hypervisor's own.
+    // The PFN -> MFN list the builder works from lives in frames of the hypervisor's own.
     const unsigned list_order = order_of((nr_pages * 8 + 4095) / 4096);
     const std::uint64_t list_phys = TRY(allocate_frames(list_order));
     domain.frames = static_cast<std::uint64_t*>(arch::phys_to_virt(list_phys));
     domain.frames_order = list_order;
+    domain.frames_count = nr_pages;
     domain.max_pages = nr_pages;
-
-    std::uint64_t pfn = 0;
-    while (pfn < nr_pages) {
-        unsigned order = order_of(nr_pages - pfn);
-        if ((std::uint64_t{1} << order) > nr_pages - pfn)
-            --order;
-        if (order > MAX_CHUNK_ORDER)
-            order = MAX_CHUNK_ORDER;
-        auto block = allocate_frames(order);
-        while (!block && order > 0)
-            block = allocate_frames(--order);
-        if (!block) {
-            domain.tot_pages = pfn;
+    // Single frames: a PV domain's pseudo-physical memory need not be machine-contiguous, and
+    // every frame can later be given back on its own (decrease_reservation).
+    for (std::uint64_t pfn = 0; pfn < nr_pages; ++pfn) {
+        auto mfn = allocate_domain_frame(domain, pfn);
+        if (!mfn) {
             release_domain_memory(domain);
             return Error{Errno::ENOMEM};
         }
-        const std::uint64_t first_mfn = *block / 4096;
-        for (std::uint64_t i = 0; i < (std::uint64_t{1} << order); ++i) {
-            const std::uint64_t mfn = first_mfn + i;
-            FrameInfo& info = *frame_info(mfn);
-            info.page = PageState{};
-            info.page.owner = PageState::encode_domain(domain.id);
-            domain.frames[pfn + i] = mfn;
-            set_machine_to_phys(mfn, pfn + i);
-        }
-        // Remember the block as one unit for freeing (its first PFN is its head).
-        if (domain.chunk_count == Domain::MAX_CHUNKS) {
-            free_frames(*block, order);
-            domain.tot_pages = pfn;
-            release_domain_memory(domain);
-            return Error{Errno::ENOMEM};
-        }
-        domain.chunk_orders[domain.chunk_count++] = static_cast<std::uint8_t>(order);
-        pfn += std::uint64_t{1} << order;
+        domain.frames[pfn] = *mfn;
     }
-    domain.tot_pages = nr_pages;
     return ok();
 }
 
 void release_domain_memory(Domain& domain) {
-    if (!domain.frames)
-        return;
-    std::uint64_t pfn = 0;
-    for (unsigned chunk = 0; chunk < domain.chunk_count && pfn < domain.tot_pages; ++chunk) {
-        const unsigned order = domain.chunk_orders[chunk];
-        const std::uint64_t first_mfn = domain.frames[pfn];
-        for (std::uint64_t i = 0; i < (std::uint64_t{1} << order); ++i) {
-            const std::uint64_t mfn = first_mfn + i;
-            memset(arch::phys_to_virt(mfn * 4096), 0, 4096);  // scrub: nothing leaks to the next owner
-            frame_info(mfn)->page = PageState{};
-            set_machine_to_phys(mfn, INVALID_ENTRY);
-        }
-        free_frames(first_mfn * 4096, order);
-        pfn += std::uint64_t{1} << order;
+    // Every frame the domain owns, wherever it came from (builder, populate_physmap, ...).
+    for (std::uint64_t mfn = 0; mfn < max_frame_number(); ++mfn) {
+        FrameInfo& info = *frame_info(mfn);
+        if (!info.page.owned_by(domain.id) || mfn * 4096 == domain.shared_info_phys)
+            continue;
+        info.page = PageState{};  // references were dropped by relinquish_domain_memory
+        set_machine_to_phys(mfn, INVALID_ENTRY);
+        memset(arch::phys_to_virt(mfn * 4096), 0, 4096);  // scrub: nothing leaks to the next owner
+        free_frames(mfn * 4096, 0);
     }
-    free_frames(arch::virt_to_phys_directmap(domain.frames), domain.frames_order);
+    if (domain.frames)
+        free_frames(arch::virt_to_phys_directmap(domain.frames), domain.frames_order);
     domain.frames = nullptr;
+    domain.frames_count = 0;
     domain.tot_pages = 0;
-    domain.chunk_count = 0;
 }
 
 std::uint64_t domain_pfn_to_mfn(const Domain& domain, std::uint64_t pfn) {
-    return domain.frames && pfn < domain.tot_pages ? domain.frames[pfn] : INVALID_ENTRY;
+    return domain.frames && pfn < domain.frames_count ? domain.frames[pfn] : INVALID_ENTRY;
 }
 
 bool domain_owns_frame(const Domain& domain, std::uint64_t mfn) {

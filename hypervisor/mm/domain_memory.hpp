@@ -21,10 +21,15 @@ std::uint64_t machine_to_phys(std::uint64_t mfn);
 // Give `domain` nr_pages frames as PFNs 0..nr_pages-1 (tot_pages/max_pages = nr_pages).
 // ENOMEM if the machine has not enough free memory (nothing is kept then).
 Result<void> assign_domain_memory(Domain& domain, std::uint64_t nr_pages);
-// Scrub and free every frame of the domain.
+// Scrub and free every frame the domain owns.
 void release_domain_memory(Domain& domain);
 
-// The machine frame behind a PFN of the domain (~0 if none).
+// One more frame for the domain (scrubbed, M2P[mfn] = pfn), within max_pages; ENOMEM beyond.
+Result<std::uint64_t> allocate_domain_frame(Domain& domain, std::uint64_t pfn);
+// Give a frame back: EINVAL if not the domain's, EBUSY while anything refers to it.
+Result<void> free_domain_frame(Domain& domain, std::uint64_t mfn);
+
+// The machine frame the builder put behind a PFN (~0 if none).
 std::uint64_t domain_pfn_to_mfn(const Domain& domain, std::uint64_t pfn);
 bool domain_owns_frame(const Domain& domain, std::uint64_t mfn);
 

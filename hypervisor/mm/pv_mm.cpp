@@ -136,14 +136,17 @@ void relinquish_domain_memory(Domain& domain) {
     }
     // Unpinning drops each pinned table's last type reference; devalidation then releases the
     // references its entries hold, level by level.
-    for (std::uint64_t pfn = 0; pfn < domain.tot_pages; ++pfn) {
-        const std::uint64_t mfn = domain.frames[pfn];
-        if (frame_info(mfn)->page.pinned())
+    const std::uint64_t frames = max_frame_number();
+    for (std::uint64_t mfn = 0; mfn < frames; ++mfn) {
+        const PageState& page = frame_info(mfn)->page;
+        if (page.owned_by(domain.id) && page.pinned())
             (void)g_refs->unpin(mfn, domain.id);
     }
     std::uint64_t held = 0;
-    for (std::uint64_t pfn = 0; pfn < domain.tot_pages; ++pfn)
-        held += frame_info(domain.frames[pfn])->page.count != 0;
+    for (std::uint64_t mfn = 0; mfn < frames; ++mfn) {
+        const PageState& page = frame_info(mfn)->page;
+        held += page.owned_by(domain.id) && page.count != 0 && mfn << 12 != domain.shared_info_phys;
+    }
     if (held)
         log_warning("domain {}: {} frames still referenced at teardown", domain.id, held);
 }
