@@ -29,6 +29,7 @@ struct Cpu {
     alignas(16) arch::TaskStateSegment tss{};
     std::uint64_t* reserved_gdt_page = nullptr;  // the GDT page at selector 0xE000 (§2.6)
     std::uintptr_t gdt_window = 0;              // virtual base loaded into GDTR
+    std::uint64_t gdt_window_frames[14] = {};   // what the window's guest pages map now (pv/descriptors)
 
     TimerQueue timers;
     SpinLock timer_lock;  // other CPUs cancel or move timers queued here

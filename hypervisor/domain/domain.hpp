@@ -77,6 +77,9 @@ struct Vcpu {
     bool nmi_pending = false;
     bool nmi_masked = false;           // until the next HYPERVISOR_iret (§6.12)
 
+    std::uint64_t gdt_frames[14] = {};  // set_gdt: MFNs holding a segment-descriptor type reference
+    unsigned gdt_frame_count = 0;
+
     GuestTrap traps[TRAP_VECTORS];
     GuestCallbacks callbacks;
 

@@ -38,11 +38,14 @@ constexpr auto make_table() {
     t.handlers[xen::HYPERVISOR_event_channel_op] = do_event_channel_op;
     t.handlers[xen::HYPERVISOR_physdev_op] = do_physdev_op;
     t.handlers[xen::HYPERVISOR_xenpmu_op] = do_xenpmu_op;
+    t.handlers[xen::HYPERVISOR_platform_op] = do_platform_op;
     t.handlers[xen::HYPERVISOR_mmu_update] = do_mmu_update;
     t.handlers[xen::HYPERVISOR_mmuext_op] = do_mmuext_op;
     t.handlers[xen::HYPERVISOR_update_va_mapping] = do_update_va_mapping;
     t.handlers[xen::HYPERVISOR_update_va_mapping_otherdomain] = do_update_va_mapping_otherdomain;
     t.handlers[xen::HYPERVISOR_memory_op] = do_memory_op;
+    t.handlers[xen::HYPERVISOR_set_gdt] = do_set_gdt;
+    t.handlers[xen::HYPERVISOR_update_descriptor] = do_update_descriptor;
     return t;
 }
 constexpr auto HYPERCALLS = make_table();

@@ -70,11 +70,14 @@ std::int64_t do_set_timer_op(HypercallContext& c);
 std::int64_t do_event_channel_op(HypercallContext& c);
 std::int64_t do_physdev_op(HypercallContext& c);
 std::int64_t do_xenpmu_op(HypercallContext& c);
+std::int64_t do_platform_op(HypercallContext& c);
 std::int64_t do_multicall(HypercallContext& c);
 std::int64_t do_mmu_update(HypercallContext& c);
 std::int64_t do_mmuext_op(HypercallContext& c);
 std::int64_t do_update_va_mapping(HypercallContext& c);
 std::int64_t do_update_va_mapping_otherdomain(HypercallContext& c);
 std::int64_t do_memory_op(HypercallContext& c);
+std::int64_t do_set_gdt(HypercallContext& c);
+std::int64_t do_update_descriptor(HypercallContext& c);
 
 }  // namespace xenolith

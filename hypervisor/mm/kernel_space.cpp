@@ -144,6 +144,11 @@ Result<void> kernel_map(std::uintptr_t virt, std::uint64_t phys, std::uint64_t s
     return arch::map_range(idle_page_table_root, virt, phys, size, attributes, page_table_frame, false);
 }
 
+void remap_kernel_page(std::uintptr_t virt, std::uint64_t phys, MapAttributes attributes) {
+    LockGuard guard(g_map_lock);
+    arch::remap_page(idle_page_table_root, virt, phys, attributes);
+}
+
 Result<std::uintptr_t> map_mmio(std::uint64_t phys, std::uint64_t size) {
     const std::uint64_t offset = phys & (arch::PAGE_SIZE - 1);
     const std::uint64_t base = phys - offset;

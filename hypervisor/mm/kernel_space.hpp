@@ -22,6 +22,10 @@ Result<void> build_kernel_space(std::span<const MemoryRegion> memory_map);
 // allocator exists, from it afterwards).
 Result<void> kernel_map(std::uintptr_t virt, std::uint64_t phys, std::uint64_t size, arch::MapAttributes attributes);
 
+// Point an existing 4 KiB mapping of the hypervisor's space at another frame (flushing it here;
+// the per-CPU windows this is for are only used by their own CPU).
+void remap_kernel_page(std::uintptr_t virt, std::uint64_t phys, arch::MapAttributes attributes);
+
 // Map device registers uncached into the MMIO window; returns their virtual address.
 Result<std::uintptr_t> map_mmio(std::uint64_t phys, std::uint64_t size);
 

@@ -13,6 +13,7 @@
 #include "mm/page_allocator.hpp"
 #include "mm/page_ref.hpp"
 #include "mm/pt_validate.hpp"
+#include "pv/descriptors.hpp"
 
 namespace xenolith {
 
@@ -49,8 +50,10 @@ public:
     }
     bool io_capable(DomainId) const override { return false; }  // no device access yet
     bool may_map_io(DomainId, std::uint64_t) const override { return false; }
-    // Guest GDT/LDT frames (set_gdt, MMUEXT_SET_LDT) are not supported yet: refuse the type.
-    bool descriptor_page_ok(GuestFrames&, std::uint64_t) const override { return false; }
+    // A GDT frame's descriptors are checked and fixed in place when it takes the type (§5.4).
+    bool descriptor_page_ok(GuestFrames&, std::uint64_t mfn) const override {
+        return validate_descriptor_page(static_cast<std::uint64_t*>(arch::phys_to_virt(mfn << 12)));
+    }
 };
 
 class LogDiagnostics final : public Diagnostics {
@@ -125,6 +128,9 @@ void relinquish_domain_memory(Domain& domain) {
                 g_refs->put_page_and_type(*base >> 12);
             *base = 0;
         }
+        for (unsigned f = 0; f < vcpu.gdt_frame_count; ++f)
+            g_refs->put_page_and_type(vcpu.gdt_frames[f]);
+        vcpu.gdt_frame_count = 0;
         if (vcpu.vcpu_info_registered) {
             g_refs->put_page_and_type(vcpu.vcpu_info_mfn);
             vcpu.vcpu_info_registered = false;

@@ -9,6 +9,7 @@
 #include "core/panic.hpp"
 #include "domain/domain.hpp"
 #include "lib/string.hpp"
+#include "pv/descriptors.hpp"
 #include "pv/events.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
@@ -159,6 +160,7 @@ void account(Timer& timer) {
     vcpu.processor = cpu.index;
     vcpu.ran_since_ns = arch::system_time_ns();
     arch::load_guest_context(vcpu);
+    load_guest_gdt(cpu, &vcpu);
     update_vcpu_time(vcpu);
     timer_set(cpu.slice_timer, vcpu.ran_since_ns + SLICE_NS);
     arch::TrapFrame* frame = frame_area(cpu);

@@ -98,6 +98,8 @@ void load_early_gdt() {
     reload_segments(0x08, 0x10);
 }
 
+std::uint64_t gdt_filler_page() { return g_zero_page_phys; }
+
 Result<void> setup_cpu_descriptors(Cpu& cpu) {
     if (!g_zero_page_phys)
         g_zero_page_phys = TRY(allocate_zeroed_frame());
@@ -128,8 +130,10 @@ Result<void> setup_cpu_descriptors(Cpu& cpu) {
 
     // The window: 14 read-only zero pages, then this CPU's reserved page.
     const std::uintptr_t window = PERCPU_WINDOW_BASE + cpu.index * PERCPU_WINDOW_STRIDE;
-    for (unsigned page = 0; page + 1 < GDT_WINDOW_PAGES; ++page)
+    for (unsigned page = 0; page + 1 < GDT_WINDOW_PAGES; ++page) {
         TRY(kernel_map(window + page * 4096, g_zero_page_phys, 4096, MapAttributes::read_only()));
+        cpu.gdt_window_frames[page] = g_zero_page_phys;
+    }
     TRY(kernel_map(window + GDT_FIRST_RESERVED_BYTE, gdt_page_phys, 4096, MapAttributes::data()));
 
     cpu.reserved_gdt_page = gdt;

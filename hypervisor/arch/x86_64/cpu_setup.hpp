@@ -32,6 +32,9 @@ void enable_ist_gates();
 // A minimal GDT inside the image, used by the boot CPU until its per-CPU GDT exists.
 void load_early_gdt();
 
+// The read-only page of zeroes behind the guest part of every GDT window with no guest GDT.
+std::uint64_t gdt_filler_page();
+
 // Allocate and load this CPU's GDT window, reserved GDT page and TSS (stacks come from the
 // CPU's stack block). Needs the page allocator.
 Result<void> setup_cpu_descriptors(Cpu& cpu);

@@ -1,6 +1,7 @@
 // Building and auditing the hypervisor's page tables.
 #include "arch/x86_64/paging.hpp"
 
+#include "arch/x86_64/cr.hpp"
 #include "lib/string.hpp"
 
 namespace xenolith::arch {
@@ -80,6 +81,14 @@ Result<void> map_range(std::uint64_t root_phys, std::uint64_t virt, std::uint64_
         size -= level_size(leaf_level);
     }
     return ok();
+}
+
+void remap_page(std::uint64_t root_phys, std::uint64_t virt, std::uint64_t phys, MapAttributes attributes) {
+    Entry* table = table_at(root_phys);
+    for (unsigned level = 4; level > 1; --level)
+        table = table_at(table[index_at(virt, level)].address());
+    table[index_at(virt, 1)] = Entry::make(phys, leaf_flags(attributes, false));
+    invlpg(virt);
 }
 
 Result<Translation> translate(std::uint64_t root_phys, std::uint64_t virt) {

@@ -74,6 +74,9 @@ inline std::uint64_t image_virt_to_phys(const void* p) { return reinterpret_cast
 Result<void> map_range(std::uint64_t root_phys, std::uint64_t virt, std::uint64_t phys, std::uint64_t size,
                        MapAttributes attributes, PageTableFrameSource source, bool allow_huge);
 
+// Replace the 4 KiB leaf that maps `virt` (which must exist) and invalidate it on this CPU.
+void remap_page(std::uint64_t root_phys, std::uint64_t virt, std::uint64_t phys, MapAttributes attributes);
+
 // The physical address and entry that map virt, or an error if unmapped.
 struct Translation {
     std::uint64_t phys;
