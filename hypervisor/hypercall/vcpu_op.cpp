@@ -8,6 +8,7 @@
 #include "hypercall/hypercall.hpp"
 #include "mm/page_ref.hpp"
 #include "mm/pv_mm.hpp"
+#include "pv/descriptors.hpp"
 #include "pv/guest_memory.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
@@ -25,7 +26,7 @@ bool canonical(std::uint64_t address) {
 }
 
 // VCPUOP_initialise: decode the whole context before changing the vCPU.
-Result<void> initialise(Vcpu& caller, Vcpu& target, std::uint64_t address) {
+Result<void> initialise(Vcpu& target, std::uint64_t address) {
     if (target.initialised)
         return Error{Errno::EEXIST};
     using Context = xen::vcpu_guest_context;
@@ -38,19 +39,45 @@ Result<void> initialise(Vcpu& caller, Vcpu& target, std::uint64_t address) {
     const auto kernel_ss = TRY(GuestPtr<std::uint64_t>(address + offsetof(Context, kernel_ss)).read());
     const auto kernel_sp = TRY(GuestPtr<std::uint64_t>(address + offsetof(Context, kernel_sp)).read());
     const auto gdt_ents = TRY(GuestPtr<std::uint64_t>(address + offsetof(Context, gdt_ents)).read());
+    std::uint64_t gdt_frames[GUEST_GDT_PAGES];
+    TRY(copy_from_guest(gdt_frames, address + offsetof(Context, gdt_frames), sizeof(gdt_frames)));
     xen::trap_info traps[xen::NR_VECTORS];
     TRY(copy_from_guest(traps, address + offsetof(Context, trap_ctxt), sizeof(traps)));
 
     if (!canonical(regs.rip) || !canonical(regs.rsp) || !canonical(callbacks[0]) || !canonical(callbacks[1]) ||
         !canonical(callbacks[2]) || !canonical(bases[0]) || !canonical(bases[1]) || !canonical(bases[2]))
         return Error{Errno::EINVAL};
-    // The page-table bases must be tables the hypervisor validated. Until guests can build and
-    // pin their own (the memory-management work), only the kernel base already in use by the
-    // caller is accepted, and no user base.
-    if (ctrlreg[3] != caller.kernel_root || ctrlreg[1] != 0)
+    if (gdt_ents > GUEST_GDT_MAX_ENTRIES || !ctrlreg[3])
         return Error{Errno::EINVAL};
-    if (gdt_ents != 0)
-        return Error{Errno::EINVAL};  // guest GDTs arrive with set_gdt support
+    // The page-table bases take L4 type references (validating them) and the GDT frames
+    // descriptor references, exactly as NEW_BASEPTR and set_gdt would; on any failure every
+    // reference taken is dropped again and the vCPU is left as it was.
+    const unsigned gdt_count = static_cast<unsigned>((gdt_ents + 511) / 512);
+    const std::uint64_t kernel_mfn = ctrlreg[3] >> 12, user_mfn = ctrlreg[1] >> 12;
+    {
+        MmLockGuard guard;
+        const DomainId owner = target.domain->id;
+        TRY(page_refs().get_page_and_type(kernel_mfn, owner, PageType::L4));
+        if (user_mfn) {
+            if (auto taken = page_refs().get_page_and_type(user_mfn, owner, PageType::L4); !taken) {
+                page_refs().put_page_and_type(kernel_mfn);
+                return taken;
+            }
+        }
+        for (unsigned i = 0; i < gdt_count; ++i) {
+            if (page_refs().get_page_and_type(gdt_frames[i], owner, PageType::SegDesc).is_error()) {
+                for (unsigned j = 0; j < i; ++j)
+                    page_refs().put_page_and_type(gdt_frames[j]);
+                if (user_mfn)
+                    page_refs().put_page_and_type(user_mfn);
+                page_refs().put_page_and_type(kernel_mfn);
+                return Error{Errno::EINVAL};
+            }
+        }
+        for (unsigned i = 0; i < gdt_count; ++i)
+            target.gdt_frames[i] = gdt_frames[i];
+        target.gdt_frame_count = gdt_count;
+    }
 
     arch::TrapFrame& f = target.regs;
     f = arch::TrapFrame{};
@@ -65,8 +92,8 @@ Result<void> initialise(Vcpu& caller, Vcpu& target, std::uint64_t address) {
     f.rsp = regs.rsp;
     f.rflags = 0x202;
     target.kernel_mode = true;  // a PV vCPU always starts in guest kernel mode (§2.7)
-    target.kernel_root = ctrlreg[3];
-    target.user_root = 0;
+    target.kernel_root = kernel_mfn << 12;
+    target.user_root = user_mfn << 12;
     target.kernel_ss = kernel_ss | 3;
     target.kernel_sp = kernel_sp;
     target.fs_base = bases[0];
@@ -139,7 +166,7 @@ std::int64_t do_vcpu_op(HypercallContext& c) {
     const bool self = &target == &c.vcpu;
 
     switch (command) {
-    case xen::VCPUOP_initialise: return to_return(initialise(c.vcpu, target, argument));
+    case xen::VCPUOP_initialise: return to_return(initialise(target, argument));
     case xen::VCPUOP_up:
         if (!target.initialised)
             return xen::negated(Errno::EINVAL);

@@ -2,6 +2,7 @@
 #include "pv/guest_traps.hpp"
 
 #include "arch/x86_64/cr.hpp"
+#include "arch/x86_64/traps.hpp"
 #include "core/console.hpp"
 #include "domain/domain.hpp"
 #include "pv/bounce.hpp"
@@ -114,6 +115,15 @@ void handle_guest_exception(arch::TrapFrame& frame) {
     }
 }
 
+void guest_return_faulted(const arch::TrapFrame& fault) {
+    Vcpu& vcpu = *current_vcpu();
+    FixedBuffer<96> why;
+    format_to(why, "the CPU refused its return frame ({} error {:#x})", arch::exception_name(fault.vector),
+              fault.error_code);
+    crash_domain(vcpu, why.view());
+    leave_current();
+}
+
 void exit_to_guest(arch::TrapFrame& frame) {
     maybe_reschedule();
     Vcpu* vcpu = current_vcpu();
@@ -121,7 +131,15 @@ void exit_to_guest(arch::TrapFrame& frame) {
         // The vCPU was taken off (its domain ended): the run loop decides what runs next.
         leave_current();
     }
-    deliver_pending_events(*vcpu, frame);
+    // A virtual NMI (VCPUOP_send_nmi) goes first, through trap-table vector 2 with events
+    // masked; further NMIs wait for the next HYPERVISOR_iret (§6.12).
+    if (vcpu->nmi_pending && !vcpu->nmi_masked && vcpu->traps[2].address) {
+        vcpu->nmi_pending = false;
+        vcpu->nmi_masked = true;
+        bounce_to_guest(*vcpu, frame, vcpu->traps[2].address, std::nullopt, true);
+    } else {
+        deliver_pending_events(*vcpu, frame);
+    }
     // A crash while delivering takes the vCPU off too.
     maybe_reschedule();
 }

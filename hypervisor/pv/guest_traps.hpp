@@ -10,6 +10,10 @@ namespace xenolith {
 // An exception or software interrupt raised by the running guest (frame.cs has RPL 3).
 void handle_guest_exception(arch::TrapFrame& frame);
 
+// The return to the guest itself faulted (a selector or frame the CPU refused): crash the
+// domain and run something else. Never returns.
+[[noreturn]] void guest_return_faulted(const arch::TrapFrame& fault);
+
 // The last thing before returning to the guest in `frame`: may switch vCPUs (not returning).
 void exit_to_guest(arch::TrapFrame& frame);
 

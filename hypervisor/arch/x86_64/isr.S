@@ -55,4 +55,6 @@ restore_frame_and_iret:
     popq %rbx
     popq %rax
     addq $16, %rsp                           /* vector and error code */
+    .globl frame_iret_instruction
+frame_iret_instruction:
     iretq

@@ -11,6 +11,7 @@
 #include "arch/x86_64/uaccess.hpp"
 #include "hypercall/hypercall.hpp"
 #include "pv/guest_traps.hpp"
+#include "sched/scheduler.hpp"
 
 namespace xenolith::arch {
 
@@ -45,6 +46,8 @@ void set_interrupt_handler(std::uint8_t vector, InterruptHandler handler) { g_ha
 
 using namespace xenolith;
 
+extern "C" char frame_iret_instruction[];
+
 extern "C" void handle_trap(arch::TrapFrame* frame) {
     const std::uint64_t vector = frame->vector;
     if (vector == VECTOR_SYSCALL) {
@@ -65,7 +68,10 @@ extern "C" void handle_trap(arch::TrapFrame* frame) {
         return;
     }
     if (vector < arch::vector::FIRST_EXTERNAL) {
-        // A fault in a guest-memory copy ends the copy instead of the hypervisor (uaccess.S).
+        // A guest can hand HYPERVISOR_iret selectors the CPU refuses to load: the iretq back
+        // to it faults in ring 0. That is the guest's error, not the hypervisor's: crash it.
+        if (frame->rip == reinterpret_cast<std::uint64_t>(frame_iret_instruction) && current_vcpu())
+            guest_return_faulted(*frame);
         if (vector == arch::vector::PAGE_FAULT || vector == arch::vector::GENERAL_PROTECTION) {
             if (const std::uint64_t fixup = arch::exception_fixup(frame->rip)) {
                 frame->rip = fixup;
