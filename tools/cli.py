@@ -33,6 +33,16 @@ def boot(build_dir: Path, args: argparse.Namespace) -> int:
     if not kernel.is_file():
         print(f"xenolith boot: {kernel} does not exist", file=sys.stderr)
         return 2
+    # A Debian vmlinuz is a bzImage: the hypervisor gets the ELF inside it (spec pv-abi-core §1.2).
+    from kernel_image import KernelImageError, ensure_elf
+    try:
+        elf = ensure_elf(kernel, build_dir)
+    except KernelImageError as error:
+        print(f"xenolith boot: {error}", file=sys.stderr)
+        return 2
+    if elf != kernel:
+        print(f"xenolith boot: {kernel} is a bzImage; booting its ELF {elf}", flush=True)
+        kernel = elf
     cmdline = args.cmdline.replace(",", " ")
     if args.domu:
         spec = f"domain name={args.name} memory={args.memory}M vcpus={args.vcpus}"
