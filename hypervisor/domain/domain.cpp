@@ -7,6 +7,7 @@
 #include "mm/page_allocator.hpp"
 #include "core/options.hpp"
 #include "core/panic.hpp"
+#include "core/smp.hpp"
 #include "event/event_channel.hpp"
 #include "mm/domain_memory.hpp"
 #include "mm/page_ref.hpp"
@@ -110,10 +111,18 @@ unsigned domain_count_alive() {
 void destroy_domain(Domain& domain) {
     domain.state.store(DomainState::Dying);
     detach_guest_console(domain);
-    for (unsigned i = 0; i < domain.vcpu_count; ++i) {
-        stop_vcpu_timers(*domain.vcpus[i]);
-        timer_cancel(domain.vcpus[i]->poll_timer);
-    }
+    // A timer callback may be running on another CPU right now (and re-arm its timer): cancel,
+    // wait until every CPU has left its interrupt handlers (a cross-call is served only outside
+    // them), and cancel again. After that no callback can touch this domain's vCPUs.
+    auto stop_timers = [&domain] {
+        for (unsigned i = 0; i < domain.vcpu_count; ++i) {
+            stop_vcpu_timers(*domain.vcpus[i]);
+            timer_cancel(domain.vcpus[i]->poll_timer);
+        }
+    };
+    stop_timers();
+    cross_call_all([](void*) {}, nullptr);
+    stop_timers();
     release_event_channels(domain);
     relinquish_domain_memory(domain);
     release_domain_memory(domain);
@@ -135,7 +144,7 @@ void destroy_domain(Domain& domain) {
 
 void reap_domain_if_idle(Domain& domain) {
     for (unsigned i = 0; i < domain.vcpu_count; ++i) {
-        if (domain.vcpus[i]->running.load() || domain.vcpus[i]->on_run_queue)
+        if (domain.vcpus[i]->running.load() || domain.vcpus[i]->on_run_queue.load())
             return;
     }
     bool expected = false;

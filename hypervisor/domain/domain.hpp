@@ -100,7 +100,7 @@ struct Vcpu {
     std::uint64_t ran_since_ns = 0;
     std::uint64_t cpu_time_ns = 0;
     Vcpu* run_queue_next = nullptr;
-    bool on_run_queue = false;
+    Atomic<bool> on_run_queue{false};
 
     // Timers (§8.3): the single-shot and the periodic timer, both raising VIRQ_TIMER.
     Timer singleshot_timer;

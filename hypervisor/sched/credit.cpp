@@ -51,13 +51,19 @@ void charge(Vcpu& vcpu) {
         vcpu.credit = -CREDIT_LIMIT;
 }
 
+// Only the caller that flips on_run_queue from false to true may enqueue: a wake-up on one CPU
+// and a vCPU leaving another must never put it on two queues.
+bool claim_enqueue(Vcpu& vcpu) {
+    bool expected = false;
+    return vcpu.on_run_queue.compare_exchange(expected, true);
+}
+
 void enqueue_locked(Cpu& cpu, Vcpu& vcpu) {
     Vcpu** link = &cpu.run_queue;
     while (*link)
         link = &(*link)->run_queue_next;
     *link = &vcpu;
     vcpu.run_queue_next = nullptr;
-    vcpu.on_run_queue = true;
     vcpu.processor = cpu.index;
     ++cpu.run_queue_length;
 }
@@ -67,7 +73,7 @@ void remove_locked(Cpu& cpu, Vcpu& vcpu) {
         if (*link == &vcpu) {
             *link = vcpu.run_queue_next;
             vcpu.run_queue_next = nullptr;
-            vcpu.on_run_queue = false;
+            vcpu.on_run_queue.store(false);
             --cpu.run_queue_length;
             return;
         }
@@ -154,6 +160,8 @@ void account(Timer& timer) {
     timer_set(timer, timer.deadline_ns + ACCOUNTING_PERIOD_NS);
 }
 
+[[noreturn]] void schedule_loop();
+
 [[noreturn]] void switch_to(Cpu& cpu, Vcpu& vcpu) {
     cpu.current = &vcpu;
     vcpu.running.store(true);
@@ -169,8 +177,9 @@ void account(Timer& timer) {
     enter_guest_frame(frame);
 }
 
-// Put the current vCPU away (saving its registers) and go back to the run loop.
-[[noreturn]] void switch_away(Cpu& cpu, bool requeue) {
+// Put the current vCPU away (saving its registers; back on a run queue if it is still
+// runnable) and go back to the run loop.
+[[noreturn]] void switch_away(Cpu& cpu) {
     Vcpu* vcpu = cpu.current;
     if (vcpu) {
         charge(*vcpu);
@@ -178,7 +187,9 @@ void account(Timer& timer) {
         arch::save_guest_context(*vcpu);
         cpu.current = nullptr;
         vcpu->running.store(false);
-        if (requeue && eligible(*vcpu)) {
+        // Requeue if it is still (or again) runnable: a wake-up that came while it was still
+        // running found `running` set and left the enqueueing to us (see wake_vcpu).
+        if (eligible(*vcpu) && claim_enqueue(*vcpu)) {
             LockGuard guard(cpu.run_queue_lock);
             enqueue_locked(cpu, *vcpu);
         }
@@ -188,7 +199,7 @@ void account(Timer& timer) {
             reap_domain_if_idle(*vcpu->domain);
     }
     timer_cancel(cpu.slice_timer);
-    reset_stack_and_call(frame_area(cpu), [] { run_loop(); });
+    reset_stack_and_call(frame_area(cpu), schedule_loop);
 }
 
 }  // namespace
@@ -208,6 +219,13 @@ Vcpu* current_vcpu() { return this_cpu().current; }
 arch::TrapFrame* current_guest_frame() { return frame_area(this_cpu()); }
 
 void run_loop() {
+    // The top of the stack is where guest frames live (frame_area); the loop runs below it.
+    reset_stack_and_call(frame_area(this_cpu()), schedule_loop);
+}
+
+namespace {
+
+void schedule_loop() {
     Cpu& cpu = this_cpu();
     for (;;) {
         arch::cli();
@@ -220,8 +238,10 @@ void run_loop() {
     }
 }
 
+}  // namespace
+
 void wake_vcpu(Vcpu& vcpu) {
-    if (!eligible(vcpu) || vcpu.running.load() || vcpu.on_run_queue)
+    if (!eligible(vcpu) || vcpu.running.load() || vcpu.on_run_queue.load())
         return;
     // Prefer the CPU it last ran on if that one is idle, else any idle CPU, else its last CPU.
     Cpu* target = &cpu_by_index(vcpu.processor);
@@ -234,10 +254,10 @@ void wake_vcpu(Vcpu& vcpu) {
             }
         }
     }
+    if (!claim_enqueue(vcpu))
+        return;
     {
         LockGuard guard(target->run_queue_lock);
-        if (vcpu.on_run_queue || vcpu.running.load())
-            return;
         enqueue_locked(*target, vcpu);
     }
     if (!target->current || (vcpu.credit > 0 && target->current->credit <= 0))
@@ -254,7 +274,7 @@ void deschedule_vcpu(Vcpu& vcpu) {
     Cpu& cpu = cpu_by_index(vcpu.processor);
     {
         LockGuard guard(cpu.run_queue_lock);
-        if (vcpu.on_run_queue)
+        if (vcpu.on_run_queue.load())
             remove_locked(cpu, vcpu);
     }
     if (vcpu.running.load() && cpu.current == &vcpu)
@@ -265,7 +285,7 @@ void maybe_reschedule() {
     Cpu& cpu = this_cpu();
     Vcpu* vcpu = cpu.current;
     if (vcpu && !eligible(*vcpu)) {
-        switch_away(cpu, false);
+        switch_away(cpu);
     }
     if (!cpu.need_reschedule)
         return;
@@ -279,18 +299,18 @@ void maybe_reschedule() {
         others_waiting = cpu.run_queue_length > 0;
     }
     if (others_waiting)
-        switch_away(cpu, true);
+        switch_away(cpu);
     timer_set(cpu.slice_timer, arch::system_time_ns() + SLICE_NS);
 }
 
-void yield_current() { switch_away(this_cpu(), true); }
+void yield_current() { switch_away(this_cpu()); }
 
 void block_current() {
-    Cpu& cpu = this_cpu();
-    cpu.current->state.store(VcpuState::Blocked);
-    switch_away(cpu, false);
+    // The caller has marked the vCPU Blocked (and re-checked for events); a wake-up may already
+    // have made it Runnable again, which switch_away honours.
+    switch_away(this_cpu());
 }
 
-void leave_current() { switch_away(this_cpu(), false); }
+void leave_current() { switch_away(this_cpu()); }
 
 }  // namespace xenolith
