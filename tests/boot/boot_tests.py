@@ -203,21 +203,26 @@ def scenario(images: Images, name: str) -> None:
         expect(log, r"PANIC on CPU 0: assertion failed: cpus_online\(\) == 0", "the assertion text")
         expect(log, r"all CPUs halted", "all CPUs halted")
     elif name == "xenolith-boot":
-        # `./xenolith boot` on a real PV kernel (a test guest) as a domU and as domain 0, and on
-        # something that is not a kernel: exit 0 only when the domain powered off.
+        # `./xenolith boot` on a real PV kernel (a test guest) as a domU and as domain 0, on a
+        # truncated ELF (the hypervisor refuses it: exit 1) and on something that is not a
+        # kernel at all (the tool refuses it: exit 2). Exit 0 only when the domain powered off.
         cli = Path(__file__).resolve().parents[2] / "tools" / "cli.py"
         guest = images.build_dir / "tests" / "guests" / "hello.elf"
-        for extra, expected in ((["--domu", "--memory", "16"], 0), ([], 0), (["--domu"], 1)):
-            kernel = guest if expected == 0 else Path(__file__)
-            run = subprocess.run([sys.executable, str(cli), "--build-dir", str(images.build_dir), "boot", str(kernel),
-                                  "--timeout", str(BOOT_TIMEOUT)] + extra, capture_output=True, text=True)
-            if run.returncode != expected:
-                raise HarnessError(f"xenolith boot {kernel.name} {extra}: exit {run.returncode}, expected {expected}\n"
-                                   f"{run.stdout[-3000:]}{run.stderr[-1000:]}")
-            if expected == 0 and "XENOLITH-TEST hello: PASS" not in run.stdout:
-                raise HarnessError(f"the guest's verdict is missing from the console:\n{run.stdout[-3000:]}")
-            if expected == 1 and "not a usable Xen PV kernel image" not in run.stdout:
-                raise HarnessError(f"the refusal is not explained:\n{run.stdout[-3000:]}")
+        with tempfile.TemporaryDirectory(prefix="xenolith-boot-") as tmp:
+            truncated = Path(tmp, "truncated.elf")
+            truncated.write_bytes(guest.read_bytes()[:200])
+            cases = ((guest, ["--domu", "--memory", "16"], 0, "XENOLITH-TEST hello: PASS"),
+                     (guest, [], 0, "XENOLITH-TEST hello: PASS"),
+                     (truncated, ["--domu"], 1, "not a usable Xen PV kernel image"),
+                     (Path(__file__), ["--domu"], 2, "neither an ELF kernel nor a bzImage"))
+            for kernel, extra, expected, evidence in cases:
+                run = subprocess.run([sys.executable, str(cli), "--build-dir", str(images.build_dir), "boot",
+                                      str(kernel), "--timeout", str(BOOT_TIMEOUT)] + extra,
+                                     capture_output=True, text=True)
+                output = run.stdout + run.stderr
+                if run.returncode != expected or evidence not in output:
+                    raise HarnessError(f"xenolith boot {kernel.name} {extra}: exit {run.returncode} (expected "
+                                       f"{expected}) and /{evidence}/ expected in:\n{output[-3000:]}")
     elif name == "wx":
         check_no_wx_segments(images)
         log = boot(images, name, cpus=2, cmdline="tick_demo=20", monitor_check=tlb_check)
