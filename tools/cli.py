@@ -47,10 +47,10 @@ def boot(build_dir: Path, args: argparse.Namespace) -> int:
     if args.domu:
         spec = f"domain name={args.name} memory={args.memory}M vcpus={args.vcpus}"
         modules = [Module(str(kernel.resolve()), f"{spec} -- {cmdline}".rstrip(" -"))]
-        hypervisor_cmdline = "test_exit=on"
+        hypervisor_cmdline = f"test_exit=on {args.hypervisor_options}".rstrip()
     else:
         modules = [Module(str(kernel.resolve()), cmdline)]
-        hypervisor_cmdline = f"test_exit=on dom0_mem={args.memory}M dom0_vcpus={args.vcpus}"
+        hypervisor_cmdline = f"test_exit=on dom0_mem={args.memory}M dom0_vcpus={args.vcpus} {args.hypervisor_options}".rstrip()
     if args.initrd:
         modules.append(Module(str(Path(args.initrd).resolve()), "initrd"))
     config = MachineConfig(kernel=str(build_dir / "hypervisor" / "xenolith-mb1.elf"), cmdline=hypervisor_cmdline,
@@ -91,6 +91,8 @@ def main() -> int:
     boot_parser.add_argument("--domu", action="store_true", help="boot as an unprivileged domain, not domain 0")
     boot_parser.add_argument("--name", default="domU", help="domain name (with --domu)")
     boot_parser.add_argument("--timeout", type=int, default=300, help="seconds before giving up")
+    boot_parser.add_argument("--hypervisor-options", default="", metavar="OPTIONS",
+                             help="extra hypervisor command-line options, e.g. 'loglvl=debug'")
     args = parser.parse_args()
     try:
         if args.command == "boot":

@@ -1,5 +1,6 @@
 // mmu_update (1): validated page-table entry writes and M2P updates, in batches that stop at
 // the first failure and give up the CPU between chunks (pv-abi-core.md §5.3, §4.5).
+#include "core/console.hpp"
 #include "domain/domain.hpp"
 #include "hypercall/hypercall.hpp"
 #include "hypercall/mm_common.hpp"
@@ -70,6 +71,8 @@ std::int64_t do_mmu_update(HypercallContext& c) {
         }
         auto applied = apply(caller, *ctx, *request);
         if (!applied) {
+            log_debug("d{}: mmu_update ptr {:#x} val {:#x} refused: errno {}", caller.id, request->ptr, request->val,
+                      applied.error());
             result = xen::negated(applied.error());
             break;
         }

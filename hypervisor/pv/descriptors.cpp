@@ -36,6 +36,23 @@ bool validate_descriptor_page(std::uint64_t* page) {
     return true;
 }
 
+std::uint64_t selector_base(const Vcpu& vcpu, std::uint16_t selector) {
+    const unsigned index = selector >> 3;
+    if (index == 0 || (selector & 4))
+        return 0;  // null, or an LDT selector (guests have no LDT yet)
+    std::uint64_t descriptor = 0;
+    if (index < GUEST_GDT_MAX_ENTRIES) {
+        const unsigned frame = index / 512;
+        if (frame >= vcpu.gdt_frame_count)
+            return 0;
+        descriptor = static_cast<const std::uint64_t*>(arch::phys_to_virt(vcpu.gdt_frames[frame] << 12))[index % 512];
+    }
+    // The hypervisor's own flat selectors have base 0; so does anything not present.
+    if (!(descriptor & PRESENT) || !(descriptor & CODE_OR_DATA))
+        return 0;
+    return ((descriptor >> 16) & 0xffffff) | (((descriptor >> 56) & 0xff) << 24);
+}
+
 void load_guest_gdt(Cpu& cpu, const Vcpu* vcpu) {
     const std::uint64_t window = PERCPU_WINDOW_BASE + cpu.index * std::uint64_t{PERCPU_WINDOW_STRIDE};
     for (unsigned page = 0; page < GUEST_GDT_PAGES; ++page) {

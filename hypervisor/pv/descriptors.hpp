@@ -24,6 +24,11 @@ Result<std::uint64_t> check_descriptor(std::uint64_t descriptor);
 // descriptor is refused (nothing is written then).
 bool validate_descriptor_page(std::uint64_t* page);
 
+// The base a data selector would give a segment register of `vcpu` (SEGBASE_GS_USER_SEL,
+// §5.20): from the guest's GDT or the hypervisor's reserved page; 0 for the null selector and
+// for any selector that would not load (which the hypervisor then replaces by null).
+std::uint64_t selector_base(const Vcpu& vcpu, std::uint16_t selector);
+
 // Map `vcpu`'s GDT frames (or nothing) into this CPU's GDT window.
 void load_guest_gdt(Cpu& cpu, const Vcpu* vcpu);
 

@@ -206,6 +206,18 @@ void guest_cpuid(const Vcpu& vcpu, std::uint32_t leaf, std::uint32_t subleaf, st
         out[2] &= ~((1u << 3) | (1u << 5) | (1u << 21) | (1u << 24) | (1u << 26) | (1u << 27));  // MONITOR VMX x2APIC
                                                                // TSC-deadline XSAVE OSXSAVE
         out[2] |= 1u << 31;                                    // running on a hypervisor
+        // No superpages for PV guests (pv-abi-core.md §7.4: PS is refused in L2/L3 entries),
+        // and no VME/DE: hide PSE and PSE36 so the guest builds its mappings from 4 KiB pages.
+        out[3] &= ~((1u << 1) | (1u << 2) | (1u << 3) | (1u << 17));
+        // Machine checks, thermal and debug-store machinery belong to the hypervisor: a guest
+        // that believed in them would read MSRs it cannot have (MCE, MCA, DS, ACPI, TM, PBE).
+        out[3] &= ~((1u << 7) | (1u << 14) | (1u << 21) | (1u << 22) | (1u << 29) | (1u << 31));
+        // Likewise DTES64, DS-CPL, SMX, EST, TM2, xTPR, PDCM and PCID.
+        out[2] &= ~((1u << 2) | (1u << 4) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 14) | (1u << 15) | (1u << 17));
+    } else if (leaf == 6) {
+        out[0] = out[1] = out[2] = out[3] = 0;                 // no power/thermal management
+    } else if (leaf == 0x80000001) {
+        out[3] &= ~(1u << 26);                                 // no 1 GiB pages either
     } else if (leaf == 7 && subleaf == 0) {
         out[1] &= ~((1u << 7) | (1u << 10) | (1u << 20));     // SMEP INVPCID SMAP: ring-0 features
     } else if (leaf == 0xd) {
