@@ -6,6 +6,7 @@
 #include "arch/x86_64/msr.hpp"
 #include "domain/domain.hpp"
 #include "hypercall/hypercall.hpp"
+#include "pv/descriptors.hpp"
 #include "pv/guest_memory.hpp"
 #include "pv/time.hpp"
 #include "xen/arch_x86_64.hpp"
@@ -52,11 +53,11 @@ std::int64_t do_set_segment_base(HypercallContext& c) {
             arch::wrmsr(arch::msr::GS_BASE, base);
         return 0;
     case xen::SEGBASE_GS_USER_SEL:
-        // Loading a user GS selector needs guest descriptor tables (set_gdt); only the null
-        // selector, which Linux loads on every context switch, is supported so far.
-        if ((base & 0xfffc) != 0)
-            return xen::negated(Errno::EINVAL);
-        vcpu.gs_base_user = 0;
+        // §5.20: the user GS base becomes what the selector's descriptor gives (a selector
+        // that would not load counts as null). The selector register itself is not tracked.
+        vcpu.gs_base_user = selector_base(vcpu, static_cast<std::uint16_t>(base | ((base & 0xffff) > 3 ? 3 : 0)));
+        if (!vcpu.kernel_mode)
+            arch::wrmsr(arch::msr::GS_BASE, vcpu.gs_base_user);
         return 0;
     default: return xen::negated(Errno::EINVAL);
     }

@@ -61,7 +61,12 @@ bool decode(const std::uint8_t* code, unsigned available, Store& out) {
     unsigned i = 0;
     bool operand16 = false;
     std::uint8_t rex = 0;
-    while (i < available && (code[i] == 0xf0 || code[i] == 0x66)) {
+    // lock, operand size, and segment overrides (Linux patches `lock` into `ds` on one CPU; the
+    // address itself comes from CR2, so segments do not matter).
+    auto prefix = [](std::uint8_t b) {
+        return b == 0xf0 || b == 0x66 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65;
+    };
+    while (i < available && prefix(code[i])) {
         operand16 |= code[i] == 0x66;
         ++i;
     }
@@ -109,6 +114,10 @@ bool decode(const std::uint8_t* code, unsigned available, Store& out) {
         case 0x21: out.operation = Operation::And, out.size = wide; break;
         case 0x09: out.operation = Operation::Or, out.size = wide; break;
         case 0x31: out.operation = Operation::Xor, out.size = wide; break;
+        case 0x20: out.operation = Operation::And, out.size = 1; break;
+        case 0x08: out.operation = Operation::Or, out.size = 1; break;
+        case 0x30: out.operation = Operation::Xor, out.size = 1; break;
+        case 0x86: out.operation = Operation::Xchg, out.size = 1; break;
         case 0xc7:
             if ((modrm >> 3 & 7) != 0 || !immediate(wide == 2 ? 2 : 4, true))
                 return false;
@@ -119,6 +128,7 @@ bool decode(const std::uint8_t* code, unsigned available, Store& out) {
                 return false;
             out.operation = Operation::Mov, out.size = 1;
             break;
+        case 0x80:  // byte forms: Linux's set_bit/clear_bit with a constant bit are `lock orb/andb`
         case 0x81:
         case 0x83: {
             static constexpr Operation GROUP1[8] = {Operation::Mov, Operation::Or, Operation::Mov, Operation::Mov,
@@ -126,9 +136,10 @@ bool decode(const std::uint8_t* code, unsigned available, Store& out) {
             const unsigned sub = modrm >> 3 & 7;
             if (sub != 1 && sub != 4 && sub != 6)
                 return false;
-            if (!immediate(op == 0x83 ? 1 : (wide == 2 ? 2 : 4), true))
+            const unsigned size = op == 0x80 ? 1 : wide;
+            if (!immediate(op == 0x81 ? (wide == 2 ? 2 : 4) : 1, op != 0x80))
                 return false;
-            out.operation = GROUP1[sub], out.size = wide;
+            out.operation = GROUP1[sub], out.size = size;
             break;
         }
         default: return false;
