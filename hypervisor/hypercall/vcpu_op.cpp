@@ -91,6 +91,9 @@ Result<void> initialise(Vcpu& target, std::uint64_t address) {
     f.ss = xen::FLAT_KERNEL_SS;
     f.rsp = regs.rsp;
     f.rflags = 0x202;
+    // §9.1: the context's IOPL is the new vCPU's virtual IOPL (Linux passes IOPL 1 so its port
+    // I/O, emulated under the virtual IOPL, works on every CPU).
+    target.virtual_iopl = static_cast<std::uint32_t>((regs.rflags >> 12) & 3);
     target.kernel_mode = true;  // a PV vCPU always starts in guest kernel mode (§2.7)
     target.kernel_root = kernel_mfn << 12;
     target.user_root = user_mfn << 12;
