@@ -45,4 +45,11 @@ void write(std::string_view text) {
 
 void enter_panic_mode() { g_panic_mode.store(true); }
 
+std::size_t read_input(char* buffer, std::size_t size) {
+    std::size_t count = 0;
+    while (count < size && g_uart.read(buffer[count]))
+        ++count;
+    return count;
+}
+
 }  // namespace xenolith::console

@@ -22,6 +22,9 @@ void set_enabled(bool enabled);
 // Write text under the console lock; '\n' becomes CR LF on the serial line.
 void write(std::string_view text);
 
+// Characters typed on the serial console since the last call (polled; at most `size`).
+std::size_t read_input(char* buffer, std::size_t size);
+
 // Take the console for a panic: from now on writes no longer wait for the lock, so a CPU that
 // died holding it cannot silence the panic report.
 void enter_panic_mode();

@@ -140,7 +140,7 @@ Result<void> populate(Domain& domain, const DomainSpec& spec, const XenKernelIma
         }
         auto* ring = reinterpret_cast<xen::xencons_interface*>(frame_bytes(domain, *layout.console_pfn));
         ring->connection = xen::XENCONSOLE_CONNECTED;
-        attach_guest_console(domain, *ring);
+        attach_guest_console(domain, *ring, inputs.console_evtchn);
     }
     if (layout.xenstore_pfn) {
         // No xenstored yet: store_evtchn 0 keeps Linux from waiting on it (pv-abi-core.md §12).

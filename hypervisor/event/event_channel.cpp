@@ -341,6 +341,18 @@ void send_virq(Vcpu& vcpu, std::uint32_t virq) {
     set_pending(d, port, notify);
 }
 
+void raise_port(Domain& d, std::uint32_t port) {
+    unsigned notify;
+    {
+        LockGuard guard(d.lock);
+        EventChannel* c = channel(d, port);
+        if (!c || c->state == PortState::Free || c->state == PortState::Reserved)
+            return;
+        notify = c->notify_vcpu;
+    }
+    set_pending(d, port, notify);
+}
+
 bool port_pending(Domain& d, std::uint32_t port) {
     return port < MAX_PORTS_PER_DOMAIN && test(&d.shared_info->evtchn_pending[port / 64], port % 64);
 }

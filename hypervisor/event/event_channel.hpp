@@ -41,6 +41,10 @@ Result<void> evtchn_bind_vcpu(Domain& caller, std::uint32_t port, std::uint32_t 
 Result<void> evtchn_unmask(Domain& caller, std::uint32_t port);
 Result<void> evtchn_reset(Domain& caller, std::uint16_t dom);
 
+// Make a port of the domain pending from the hypervisor's side (a backend the hypervisor
+// serves itself, like boot-time consoles), notifying the port's vCPU.
+void raise_port(Domain& domain, std::uint32_t port);
+
 // Raise a per-vCPU or per-domain virtual IRQ if the guest has bound it.
 void send_virq(Vcpu& vcpu, std::uint32_t virq);
 // Is `port` pending in the domain's shared_info (for SCHEDOP_poll)?

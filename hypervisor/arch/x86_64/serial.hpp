@@ -1,4 +1,4 @@
-// 16550 UART (COM ports): polled transmit, 8N1.
+// 16550 UART (COM ports): polled transmit and receive, 8N1.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,14 @@ public:
         outb(reg(DATA), static_cast<std::uint8_t>(c));
     }
 
+    // A received character, if one is waiting.
+    bool read(char& c) const {
+        if (!m_base || !(inb(reg(LINE_STATUS)) & DATA_READY))
+            return false;
+        c = static_cast<char>(inb(reg(DATA)));
+        return true;
+    }
+
 private:
     enum : std::uint16_t {
         DATA = 0,
@@ -46,6 +54,7 @@ private:
         LINE_STATUS = 5,
     };
     static constexpr std::uint8_t TRANSMIT_EMPTY = 0x20;
+    static constexpr std::uint8_t DATA_READY = 0x01;
 
     std::uint16_t reg(std::uint16_t offset) const { return static_cast<std::uint16_t>(m_base + offset); }
 
