@@ -1,7 +1,7 @@
 // The small per-vCPU state hypercalls: stack_switch (3), set_segment_base (25),
 // fpu_taskswitch (5), set/get_debugreg (8/9), vm_assist (21), set_timer_op (15), and the
-// physdev_op (33) and xenpmu_op (40) sub-ops a domU uses (pv-abi-core.md §5.5-§5.8, §5.11,
-// §5.16, §5.17, §5.20, §5.27).
+// physdev_op (33) and xenpmu_op (40) sub-ops a domU uses, and platform_op (7) refused to domUs
+// (pv-abi-core.md §5.5-§5.8, §5.11, §5.16, §5.17, §5.20, §5.27).
 #include "arch/x86_64/cr.hpp"
 #include "arch/x86_64/msr.hpp"
 #include "domain/domain.hpp"
@@ -150,6 +150,12 @@ std::int64_t do_physdev_op(HypercallContext& c) {
     }
     // Physical interrupts and devices belong to dom0 with hardware (a later stage).
     return xen::negated(Errno::ENOSYS);
+}
+
+std::int64_t do_platform_op(HypercallContext& c) {
+    // §5.27: platform_op is the hardware domain's; a domU is refused with -EPERM (as Xen's
+    // XSM check does) rather than told the call does not exist. No sub-op is implemented yet.
+    return xen::negated(c.vcpu.domain->privileged ? Errno::ENOSYS : Errno::EPERM);
 }
 
 std::int64_t do_xenpmu_op(HypercallContext&) {
