@@ -99,6 +99,7 @@ struct Vcpu {
     std::int64_t credit = 0;
     std::uint64_t ran_since_ns = 0;
     std::uint64_t cpu_time_ns = 0;
+    bool yield_requested = false;       // SCHEDOP_yield: give way at the next exit to the guest
     Vcpu* run_queue_next = nullptr;
     Atomic<bool> on_run_queue{false};
 

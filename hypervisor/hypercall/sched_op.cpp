@@ -1,5 +1,6 @@
 // sched_op (29) and sched_op_compat (6): yield, block, poll, shutdown (pv-abi-core.md §5.24).
 #include "arch/x86_64/tsc.hpp"
+#include "core/cpu.hpp"
 #include "domain/domain.hpp"
 #include "event/event_channel.hpp"
 #include "hypercall/hypercall.hpp"
@@ -16,20 +17,21 @@ bool upcall_deliverable(Vcpu& vcpu) {
     return __atomic_load_n(&vcpu.vcpu_info->evtchn_upcall_pending, __ATOMIC_SEQ_CST);
 }
 
-// Block until an event is pending. The result (0) is written first: the vCPU resumes from its
-// saved frame, not from here.
+// Block until an event is pending. Marking the vCPU Blocked is all it takes: the exit path
+// (maybe_reschedule) takes a vCPU that is no longer runnable off the CPU once the hypercall -
+// or its multicall batch - has completed, and it resumes from its saved frame when woken.
 std::int64_t block(HypercallContext& c) {
     Vcpu& vcpu = c.vcpu;
     // §5.24: block enables events, then sleeps unless one is already pending.
     __atomic_store_n(&vcpu.vcpu_info->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
-    c.frame.rax = 0;
     vcpu.state.store(VcpuState::Blocked);
-    // Re-check after publishing Blocked: a sender that saw Runnable did not wake us.
+    // Re-check after publishing Blocked: a sender that saw Runnable did not wake us. A sender
+    // that saw Blocked made us Runnable itself; never overwrite that.
     if (upcall_deliverable(vcpu)) {
-        vcpu.state.store(VcpuState::Runnable);
-        return 0;
+        VcpuState blocked = VcpuState::Blocked;
+        vcpu.state.compare_exchange(blocked, VcpuState::Runnable);
     }
-    block_current();
+    return 0;
 }
 
 void poll_timeout(Timer& timer) {
@@ -53,7 +55,6 @@ std::int64_t poll(HypercallContext& c) {
         if (ports[i] >= MAX_PORTS_PER_DOMAIN)
             return xen::negated(Errno::EINVAL);
     }
-    c.frame.rax = 0;
     vcpu.poll_port_count = request->nr_ports;
     vcpu.state.store(VcpuState::Blocked);
     bool ready = upcall_deliverable(vcpu) && !vcpu.vcpu_info->evtchn_upcall_mask;
@@ -61,7 +62,8 @@ std::int64_t poll(HypercallContext& c) {
         ready = port_pending(*vcpu.domain, ports[i]);
     if (ready || (request->timeout && request->timeout <= arch::system_time_ns())) {
         vcpu.poll_port_count = 0;
-        vcpu.state.store(VcpuState::Runnable);
+        VcpuState blocked = VcpuState::Blocked;
+        vcpu.state.compare_exchange(blocked, VcpuState::Runnable);
         return 0;
     }
     if (request->timeout) {
@@ -69,7 +71,7 @@ std::int64_t poll(HypercallContext& c) {
         vcpu.poll_timer.callback = poll_timeout;
         timer_set(vcpu.poll_timer, request->timeout);
     }
-    block_current();
+    return 0;  // blocked: the exit path takes the vCPU off the CPU (see block())
 }
 
 std::int64_t shutdown(Vcpu& vcpu, std::uint32_t reason) {
@@ -86,8 +88,11 @@ std::int64_t do_sched_op(HypercallContext& c) {
     Vcpu& vcpu = c.vcpu;
     switch (command) {
     case xen::SCHEDOP_yield:
-        c.frame.rax = 0;
-        yield_current();
+        // The switch happens on the way back to the guest (maybe_reschedule), once this
+        // hypercall - or the multicall batch it is part of - has completed (§4.6).
+        vcpu.yield_requested = true;
+        this_cpu().need_reschedule = true;
+        return 0;
     case xen::SCHEDOP_block: return block(c);
     case xen::SCHEDOP_shutdown: {
         auto request = GuestPtr<xen::sched_shutdown>(c.arg(1)).read();

@@ -96,6 +96,15 @@ Vcpu* take_best_locked(Cpu& cpu) {
     return best;
 }
 
+// Does a vCPU waiting on this CPU have more credit than `credit`?
+bool richer_waiter_locked(Cpu& cpu, std::int64_t credit) {
+    for (Vcpu* v = cpu.run_queue; v; v = v->run_queue_next) {
+        if (eligible(*v) && v->credit > credit)
+            return true;
+    }
+    return false;
+}
+
 Vcpu* pick_next(Cpu& cpu) {
     {
         LockGuard guard(cpu.run_queue_lock);
@@ -293,12 +302,21 @@ void maybe_reschedule() {
     if (!vcpu)
         return;
     charge(*vcpu);
-    bool others_waiting;
+    const bool yielding = vcpu->yield_requested;
+    vcpu->yield_requested = false;
+    bool give_way = false;
     {
         LockGuard guard(cpu.run_queue_lock);
-        others_waiting = cpu.run_queue_length > 0;
+        // At the end of a slice the CPU goes to a waiter with more credit than the running
+        // vCPU, which otherwise keeps it; a yield gives way to any waiter. (Handing slices out
+        // round-robin, as before, made weights meaningless for CPU-bound domains: credit only
+        // ordered the queue, and a queue of one has no order. Comparing with the waiters'
+        // credit rather than testing credit > 0 keeps the 2:1 of weights 512:256 whatever the
+        // phase between the slice and accounting timers.)
+        if (cpu.run_queue_length > 0)
+            give_way = yielding || richer_waiter_locked(cpu, vcpu->credit);
     }
-    if (others_waiting)
+    if (give_way)
         switch_away(cpu);
     timer_set(cpu.slice_timer, arch::system_time_ns() + SLICE_NS);
 }
