@@ -8,6 +8,7 @@
 #include "pv/bounce.hpp"
 #include "pv/emulate.hpp"
 #include "pv/events.hpp"
+#include "pv/guest_memory.hpp"
 #include "pv/ptwr.hpp"
 #include "sched/scheduler.hpp"
 #include "xen/trap.hpp"
@@ -27,18 +28,24 @@ constexpr unsigned VECTOR_INT80 = 0x80;
 
 bool has_error_code(unsigned vector) { return vector < 32 && (xen::TRAP_HAVE_ERROR_CODE_MASK >> vector) & 1; }
 
-// §6.5: `INT n` through a DPL-0 gate raises #GP((n << 3) | 2); deliver n if the guest allows it.
-bool software_interrupt(Vcpu& vcpu, arch::TrapFrame& frame) {
-    if ((frame.error_code & 7) != 2)
-        return false;
-    const unsigned vector = static_cast<unsigned>(frame.error_code >> 3) & 0xff;
+// §6.5: `INT n` through a DPL-0 gate raises #GP((n << 3) | 2); deliver n if the guest allows
+// it, else reflect the #GP with that error code.
+void software_interrupt(Vcpu& vcpu, arch::TrapFrame& frame) {
+    // The vector comes from the instruction itself when it can be read: some CPU models get
+    // the error code wrong in long mode (QEMU TCG reports (n << 4) | 2, the 16-byte IDT
+    // offset), which would deliver a different vector than the guest raised.
+    unsigned vector = static_cast<unsigned>(frame.error_code >> 3) & 0xff;
+    std::uint8_t instruction[2];
+    if (copy_from_guest(instruction, frame.rip, sizeof(instruction)).is_ok() && instruction[0] == 0xcd)
+        vector = instruction[1];
     const GuestTrap& trap = vcpu.traps[vector];
     const unsigned needed = vcpu.kernel_mode ? 1 : 3;
-    if (!trap.address || (trap.flags & 3) < needed)
-        return false;
+    if (!trap.address || (trap.flags & 3) < needed) {
+        inject_exception(vcpu, frame, VECTOR_GENERAL_PROTECTION, (vector << 3) | 2);
+        return;
+    }
     frame.rip += 2;  // `int n` is two bytes; the handler returns after it
     bounce_to_guest(vcpu, frame, trap.address, std::nullopt, trap.flags & 4);
-    return true;
 }
 
 void page_fault(Vcpu& vcpu, arch::TrapFrame& frame) {
@@ -65,7 +72,8 @@ void general_protection(Vcpu& vcpu, arch::TrapFrame& frame) {
         case Emulation::InjectGp: inject_exception(vcpu, frame, VECTOR_GENERAL_PROTECTION, 0); return;
         case Emulation::NotHandled: break;
         }
-    } else if (software_interrupt(vcpu, frame)) {
+    } else if ((frame.error_code & 7) == 2) {  // IDT, external clear: `int n`
+        software_interrupt(vcpu, frame);
         return;
     }
     inject_exception(vcpu, frame, VECTOR_GENERAL_PROTECTION, frame.error_code);
