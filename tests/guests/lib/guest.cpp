@@ -10,6 +10,7 @@ namespace {
 const xen::start_info* g_start_info = nullptr;
 xen::shared_info* g_shared_info = nullptr;
 bool g_shared_info_tried = false;
+long g_shared_info_error = 0;
 
 // A page of our image whose mapping is replaced by the shared_info frame.
 alignas(4096) unsigned char g_shared_info_page[4096];
@@ -36,11 +37,45 @@ xen::shared_info* shared_info() {
         // §3.1: start_info.shared_info is a machine address; §5.10: map it over our page.
         const std::uint64_t va = reinterpret_cast<std::uint64_t>(g_shared_info_page);
         const std::uint64_t pte = (g_start_info->shared_info & ~(xen::XEN_PAGE_SIZE - 1)) | PTE_DATA;
-        if (update_va_mapping(va, pte, xen::UVMF_INVLPG) == 0) {
+        g_shared_info_error = update_va_mapping(va, pte, xen::UVMF_INVLPG);
+        if (g_shared_info_error == 0) {
             g_shared_info = reinterpret_cast<xen::shared_info*>(g_shared_info_page);
         }
     }
     return g_shared_info;
+}
+
+long shared_info_error() {
+    shared_info();
+    return g_shared_info_error;
+}
+
+std::uint64_t system_time_ns() {
+    if (const xen::vcpu_info* v = vcpu0_info()) {
+        // §8.1: retry while the hypervisor updates the record (odd version, or it changed).
+        const volatile xen::vcpu_time_info& t = v->time;
+        for (;;) {
+            const std::uint32_t version = t.version;
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            std::uint32_t lo, hi;
+            asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+            const std::uint64_t delta = ((std::uint64_t{hi} << 32) | lo) - t.tsc_timestamp;
+            const std::int8_t shift = t.tsc_shift;
+            const std::uint64_t shifted = shift >= 0 ? delta << shift : delta >> -shift;
+            const std::uint64_t ns =
+                t.system_time + static_cast<std::uint64_t>((static_cast<unsigned __int128>(shifted) *
+                                                            t.tsc_to_system_mul) >> 32);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if ((version & 1) == 0 && version == t.version) {
+                return ns;
+            }
+        }
+    }
+    xen::vcpu_runstate_info info{};
+    if (vcpu_op(xen::VCPUOP_get_runstate_info, 0, &info) != 0) {
+        return 0;
+    }
+    return info.state_entry_time;
 }
 
 xen::vcpu_info* vcpu0_info() {

@@ -57,4 +57,27 @@ void check_errno(long rc, long expected, const char* call_text, const char* file
     }
 }
 
+[[noreturn]] void skip(const char* why) {
+    if (g_failures != 0) {
+        finish();
+    }
+    print("XENOLITH-TEST {}: SKIP ({})\n", test_name(), why);
+    sched_shutdown(xen::SHUTDOWN_poweroff);
+    for (;;) {
+        sched_yield();
+    }
+}
+
+xen::shared_info& require_shared_info() {
+    if (xen::shared_info* si = shared_info()) {
+        return *si;
+    }
+    if (shared_info_error() == xen::negated(xen::Errno::ENOSYS)) {
+        skip("shared_info cannot be mapped: update_va_mapping is not implemented");
+    }
+    print("  mapping shared_info failed: update_va_mapping returned {}\n", shared_info_error());
+    check_failed(__FILE__, __LINE__, "shared_info mapped");
+    finish();
+}
+
 }  // namespace xt

@@ -20,7 +20,13 @@ const xen::start_info* start_info();
 // The shared_info page, mapped on first use with update_va_mapping over a reserved page of our
 // image (§5.10: Mini-OS does the same). Null if the mapping was refused.
 xen::shared_info* shared_info();
+// What update_va_mapping returned when shared_info() tried to map the page (0 if it worked).
+long shared_info_error();
 xen::vcpu_info* vcpu0_info();
+
+// Current system time in ns (§8.1): from vcpu_time_info when shared_info is mapped, else from
+// VCPUOP_get_runstate_info's state_entry_time, which the hypervisor stamps with the time.
+std::uint64_t system_time_ns();
 
 // §2: the initial region maps PFN n at VIRT_BASE + n * 4096.
 inline std::uint64_t pfn_to_va(std::uint64_t pfn) { return VIRT_BASE + (pfn << xen::XEN_PAGE_SHIFT); }

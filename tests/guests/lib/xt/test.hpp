@@ -33,6 +33,15 @@ inline void check_eq(const A& a, const B& b, const char* a_text, const char* b_t
 // with SHUTDOWN_poweroff or SHUTDOWN_crash (§5.24). Never returns.
 [[noreturn]] void finish();
 
+// Prints "XENOLITH-TEST <name>: SKIP (<why>)" and powers the domain off: the hypervisor lacks
+// something the test needs (the runner reports the scenario as skipped, never as passed).
+// Failures already recorded win: they are reported as FAIL instead.
+[[noreturn]] void skip(const char* why);
+
+// The shared_info page, or a SKIP verdict when the hypervisor does not implement the call that
+// maps it (update_va_mapping -ENOSYS); any other refusal is a test failure.
+xen::shared_info& require_shared_info();
+
 }  // namespace xt
 
 // Macros so that failures carry file:line and the source text.
