@@ -23,7 +23,9 @@ namespace xenolith {
 namespace {
 
 SpinLock g_cross_call_lock;
-constexpr std::uint64_t CROSS_CALL_TIMEOUT_NS = 5'000'000'000ull;
+// Generous: under TCG on a loaded host a CPU can be slow to answer; only a CPU that is truly
+// stuck (interrupts off for this long) should bring the machine down.
+constexpr std::uint64_t CROSS_CALL_TIMEOUT_NS = 30'000'000'000ull;
 
 // Run a cross-call addressed to this CPU, if one is waiting.
 void serve_cross_call(Cpu& cpu) {
@@ -73,7 +75,7 @@ void cross_call(unsigned index, CrossCallFunction fn, void* argument) {
         serve_cross_call(self);
         arch::pause();
         if (arch::system_time_ns() > give_up)
-            panic("CPU {} (APIC {}) did not answer a cross-call within 5 s", index, target.apic_id);
+            panic("CPU {} (APIC {}) did not answer a cross-call within 30 s", index, target.apic_id);
     }
     g_cross_call_lock.unlock();
 }

@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/paging.hpp"
+#include "core/smp.hpp"
 #include "domain/domain.hpp"
 #include "lib/string.hpp"
 #include "mm/kernel_space.hpp"
@@ -95,6 +96,10 @@ Result<void> assign_domain_memory(Domain& domain, std::uint64_t nr_pages) {
 void release_domain_memory(Domain& domain) {
     // Every frame the domain owns, wherever it came from (builder, populate_physmap, ...).
     for (std::uint64_t mfn = 0; mfn < max_frame_number(); ++mfn) {
+        // This runs with interrupts off and scrubs the whole domain: keep answering other CPUs'
+        // cross-calls (TLB flushes) meanwhile, or they would wait on us for seconds under TCG.
+        if (mfn % 1024 == 0)
+            serve_cross_calls();
         FrameInfo& info = *frame_info(mfn);
         if (!info.page.owned_by(domain.id) || mfn * 4096 == domain.shared_info_phys)
             continue;

@@ -144,6 +144,8 @@ void relinquish_domain_memory(Domain& domain) {
     // references its entries hold, level by level.
     const std::uint64_t frames = max_frame_number();
     for (std::uint64_t mfn = 0; mfn < frames; ++mfn) {
+        if (mfn % 1024 == 0)
+            serve_cross_calls();  // long, interrupts off: see release_domain_memory
         const PageState& page = frame_info(mfn)->page;
         if (page.owned_by(domain.id) && page.pinned())
             (void)g_refs->unpin(mfn, domain.id);
