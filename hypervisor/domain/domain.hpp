@@ -88,6 +88,9 @@ struct Vcpu {
     bool vcpu_info_registered = false;
     std::uint64_t vcpu_info_mfn = 0;      // the registered page (holds a writable type reference)
     std::uint64_t runstate_area = 0;    // guest virtual address, 0 = none
+    std::int32_t runstate = 3;          // RUNSTATE_* (pv/runstate.cpp); starts offline
+    std::uint64_t runstate_entry_ns = 0;
+    std::uint64_t runstate_time[4] = {};
 
     Atomic<VcpuState> state{VcpuState::Down};
     Atomic<bool> paused{false};

@@ -10,6 +10,7 @@
 #include "mm/pv_mm.hpp"
 #include "pv/descriptors.hpp"
 #include "pv/guest_memory.hpp"
+#include "pv/runstate.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
 #include "xen/arch_x86_64.hpp"
@@ -146,14 +147,7 @@ Result<void> register_vcpu_info(Vcpu& target, std::uint64_t address) {
 }
 
 Result<void> write_runstate(Vcpu& vcpu, std::uint64_t address) {
-    xen::vcpu_runstate_info info{};
-    info.state = vcpu.state.load() == VcpuState::Down ? xen::RUNSTATE_offline
-                 : vcpu.running.load()                ? xen::RUNSTATE_running
-                 : vcpu.state.load() == VcpuState::Blocked ? xen::RUNSTATE_blocked
-                                                           : xen::RUNSTATE_runnable;
-    info.state_entry_time = arch::system_time_ns();
-    info.time[xen::RUNSTATE_running] = vcpu.cpu_time_ns;
-    return GuestPtr<xen::vcpu_runstate_info>(address).write(info);
+    return GuestPtr<xen::vcpu_runstate_info>(address).write(runstate_now(vcpu));
 }
 
 }  // namespace

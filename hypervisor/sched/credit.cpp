@@ -11,6 +11,7 @@
 #include "lib/string.hpp"
 #include "pv/descriptors.hpp"
 #include "pv/events.hpp"
+#include "pv/runstate.hpp"
 #include "pv/time.hpp"
 #include "sched/scheduler.hpp"
 
@@ -178,6 +179,8 @@ void account(Timer& timer) {
     vcpu.ran_since_ns = arch::system_time_ns();
     arch::load_guest_context(vcpu);
     load_guest_gdt(cpu, &vcpu);
+    change_runstate(vcpu, xen::RUNSTATE_running);
+    publish_runstate(vcpu);
     update_vcpu_time(vcpu);
     timer_set(cpu.slice_timer, vcpu.ran_since_ns + SLICE_NS);
     arch::TrapFrame* frame = frame_area(cpu);
@@ -194,6 +197,11 @@ void account(Timer& timer) {
         charge(*vcpu);
         memcpy(&vcpu->regs, frame_area(cpu), sizeof(vcpu->regs));
         arch::save_guest_context(*vcpu);
+        const VcpuState state = vcpu->state.load();
+        change_runstate(*vcpu, state == VcpuState::Blocked ? xen::RUNSTATE_blocked
+                               : state == VcpuState::Down  ? xen::RUNSTATE_offline
+                                                           : xen::RUNSTATE_runnable);
+        publish_runstate(*vcpu);  // its page tables are still the live ones
         cpu.current = nullptr;
         vcpu->running.store(false);
         // Requeue if it is still (or again) runnable: a wake-up that came while it was still
@@ -265,6 +273,8 @@ void wake_vcpu(Vcpu& vcpu) {
     }
     if (!claim_enqueue(vcpu))
         return;
+    if (vcpu.runstate != xen::RUNSTATE_runnable)
+        change_runstate(vcpu, xen::RUNSTATE_runnable);  // woken: waiting for a CPU from now
     {
         LockGuard guard(target->run_queue_lock);
         enqueue_locked(*target, vcpu);
