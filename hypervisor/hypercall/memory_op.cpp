@@ -62,7 +62,13 @@ std::int64_t reservation(HypercallContext& c, std::uint64_t command) {
                     break;
                 pfn = *requested;
             }
-            auto mfn = allocate_domain_frame(caller, pfn);
+            // Under the mm lock like decrease_reservation: tot_pages is checked against
+            // max_pages and raised there, and two vCPUs growing the domain at once must neither
+            // both pass the check nor lose an increment.
+            auto mfn = [&] {
+                MmLockGuard guard;
+                return allocate_domain_frame(caller, pfn);
+            }();
             if (!mfn)
                 break;
             if (extent.write(*mfn).is_error()) {
