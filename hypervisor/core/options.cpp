@@ -36,6 +36,7 @@ const OptionSpec OPTION_TABLE[] = {
     choice("crash", g_options.crash, CRASH_CHOICES, "deliberately fault after bring-up (tests the panic path)"),
     number("dom0_mem", g_options.dom0_mem, "domain 0's memory (K/M/G suffix)"),
     number("dom0_vcpus", g_options.dom0_vcpus, "domain 0's virtual CPUs"),
+    number("mm_audit", g_options.mm_audit, "check the memory invariants every N memory hypercalls (0: off; slow)"),
     flag("help", g_options.help, "list these options"),
 };
 

@@ -22,6 +22,7 @@ struct Options {
     CrashTest crash = CrashTest::None;       // deliberately fault after bring-up (tests)
     std::uint64_t dom0_mem = 128ull << 20;   // domain 0's memory
     std::uint32_t dom0_vcpus = 1;            // domain 0's vCPUs
+    std::uint32_t mm_audit = 0;              // audit the memory invariants every N memory hypercalls (0 off)
     bool help = false;
 };
 

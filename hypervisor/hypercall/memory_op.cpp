@@ -5,6 +5,7 @@
 #include "hypercall/hypercall.hpp"
 #include "mm/domain_memory.hpp"
 #include "mm/page_allocator.hpp"
+#include "mm/mm_audit.hpp"
 #include "mm/pv_mm.hpp"
 #include "pv/guest_memory.hpp"
 #include "xen/arch_x86_64.hpp"
@@ -88,6 +89,7 @@ std::int64_t reservation(HypercallContext& c, std::uint64_t command) {
 }  // namespace
 
 std::int64_t do_memory_op(HypercallContext& c) {
+    const MemoryAuditPoint audit_point;  // mm_audit=N: count this call, maybe audit on return
     const std::uint64_t command = c.arg(0) & MEMOP_CMD_MASK;
     const std::uint64_t argument = c.arg(1);
     Domain& domain = *c.vcpu.domain;

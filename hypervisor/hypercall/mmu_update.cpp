@@ -6,6 +6,7 @@
 #include "hypercall/mm_common.hpp"
 #include "mm/domain_memory.hpp"
 #include "mm/page_allocator.hpp"
+#include "mm/mm_audit.hpp"
 #include "mm/pv_mm.hpp"
 #include "pv/guest_memory.hpp"
 #include "xen/mm.hpp"
@@ -47,6 +48,7 @@ Result<bool> apply(Domain& caller, const UpdateContext& ctx, const xen::mmu_upda
 }  // namespace
 
 std::int64_t do_mmu_update(HypercallContext& c) {
+    const MemoryAuditPoint audit_point;  // mm_audit=N: count this call, maybe audit on return
     const std::uint64_t requests = c.arg(0);
     const std::uint64_t count_arg = c.arg(1);
     const std::uint64_t done_out = c.arg(2);

@@ -9,6 +9,7 @@
 #include "hypercall/mm_common.hpp"
 #include "lib/string.hpp"
 #include "mm/page_ref.hpp"
+#include "mm/mm_audit.hpp"
 #include "mm/pv_mm.hpp"
 #include "pv/guest_memory.hpp"
 #include "xen/mm.hpp"
@@ -112,6 +113,7 @@ Result<void> apply(Vcpu& vcpu, const UpdateContext& ctx, const xen::mmuext_op& o
 }  // namespace
 
 std::int64_t do_mmuext_op(HypercallContext& c) {
+    const MemoryAuditPoint audit_point;  // mm_audit=N: count this call, maybe audit on return
     const std::uint64_t ops = c.arg(0);
     const std::uint64_t count_arg = c.arg(1);
     const std::uint64_t done_out = c.arg(2);

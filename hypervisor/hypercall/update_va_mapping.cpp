@@ -5,6 +5,7 @@
 #include "domain/domain.hpp"
 #include "hypercall/hypercall.hpp"
 #include "hypercall/mm_common.hpp"
+#include "mm/mm_audit.hpp"
 #include "mm/pv_mm.hpp"
 #include "pv/guest_memory.hpp"
 #include "xen/mm.hpp"
@@ -14,6 +15,7 @@ namespace xenolith {
 namespace {
 
 std::int64_t update(HypercallContext& c, const UpdateContext& ctx) {
+    const MemoryAuditPoint audit_point;  // mm_audit=N: count this call, maybe audit on return
     const std::uint64_t va = c.arg(0);
     const std::uint64_t value = c.arg(1);
     const std::uint64_t flags = c.arg(2);

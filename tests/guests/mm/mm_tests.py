@@ -54,7 +54,7 @@ class Scenario:
 def fuzz(cpus: int, iterations: int, audit: int, timeout: float) -> Scenario:
     # Domain 1 fuzzes, domain 2 (a victim) checks its memory stays intact until the fuzzer is done.
     return Scenario([Guest("mm-fuzz", "fuzz", cmdline=f"iterations={iterations} victim=2 seed={cpus * 7919}"),
-                     Guest("mm-victim", "bystander", cmdline="timeout=%d" % int(timeout))],
+                     Guest("mm-victim", "bystander", cmdline="timeout=%d" % int(timeout * 2 // 3))],
                     cpus=cpus, timeout=timeout, hv_cmdline=f"mm_audit={audit}", fuzz_iterations=iterations)
 
 
@@ -68,9 +68,13 @@ SCENARIOS = {
     "positive-4cpu": Scenario([Guest("mm-positive", "positive")], cpus=4, hv_cmdline="mm_audit=1"),
     "hostile-1cpu": hostile(1),
     "hostile-4cpu": hostile(4),
+    "fuzz-1cpu": fuzz(1, 300_000, 2000, 150),
+    "fuzz-4cpu": fuzz(4, 200_000, 2000, 150),
+    "tlb-hammer-4cpu": Scenario([Guest("tlb-hammer", "hammer", options="memory=16M vcpus=4",
+                                       cmdline="updates=4000")], cpus=4, timeout=120),
 }
 ON_DEMAND = {
-    "fuzz-full": fuzz(4, 10_000_000, 20000, 3 * 3600),
+    "fuzz-full": fuzz(4, 10_000_000, 20000, 3600),
 }
 
 
@@ -119,7 +123,7 @@ def judge(scenario: Scenario, log: str, status: int, exit_text: str) -> None:
             raise HarnessError(f"guest {guest}: verdict {verdict or 'missing'}")
     if scenario.fuzz_iterations is not None:
         m = re.search(r"mm-fuzz: (\d+) hypercalls done", log)
-        if not m or int(m.group(1)) != scenario.fuzz_iterations:
+        if not m or int(m.group(1)) < scenario.fuzz_iterations:
             raise HarnessError(f"mm-fuzz did not report {scenario.fuzz_iterations} hypercalls")
         print(f"mm-fuzz: {m.group(1)} hypercalls, the hypervisor survived")
         audits = re.search(r"mm_audit: (\d+) audits passed", log)
