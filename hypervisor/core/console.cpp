@@ -1,10 +1,9 @@
 // Console output over COM1, serialised between CPUs.
 #include "core/console.hpp"
 
-#include "lib/atomic.hpp"
-
-#include "arch/x86_64/interrupts.hpp"
 #include "arch/x86_64/serial.hpp"
+#include "core/irq_lock.hpp"
+#include "lib/atomic.hpp"
 #include "lib/spinlock.hpp"
 
 namespace xenolith::console {
@@ -37,9 +36,7 @@ void write(std::string_view text) {
         put_raw(text);
         return;
     }
-    // Interrupts off while holding the lock: a handler that logs must not spin on its own CPU.
-    arch::InterruptsDisabled no_interrupts;
-    LockGuard guard(g_lock);
+    IrqLockGuard guard(g_lock);  // handlers log too
     put_raw(text);
 }
 

@@ -3,13 +3,14 @@
 
 #include "arch/x86_64/paging.hpp"
 #include "core/console.hpp"
-#include "lib/string.hpp"
-#include "mm/page_allocator.hpp"
+#include "core/irq_lock.hpp"
 #include "core/options.hpp"
 #include "core/panic.hpp"
 #include "core/smp.hpp"
 #include "event/event_channel.hpp"
+#include "lib/string.hpp"
 #include "mm/domain_memory.hpp"
+#include "mm/page_allocator.hpp"
 #include "mm/page_ref.hpp"
 #include "mm/pv_mm.hpp"
 #include "pv/guest_console.hpp"
@@ -158,7 +159,7 @@ void reap_domain_if_idle(Domain& domain) {
 
 void shutdown_domain(Domain& domain, std::uint32_t reason) {
     {
-        LockGuard guard(domain.lock);
+        IrqLockGuard guard(domain.lock);
         const DomainState state = domain.state.load();
         if (state == DomainState::ShutDown || state == DomainState::Dying)
             return;

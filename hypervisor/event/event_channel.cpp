@@ -5,6 +5,7 @@
 #include "event/event_channel.hpp"
 
 #include "arch/x86_64/paging.hpp"
+#include "core/irq_lock.hpp"
 #include "domain/domain.hpp"
 #include "lib/string.hpp"
 #include "mm/page_allocator.hpp"
@@ -121,7 +122,7 @@ void release_event_channels(Domain& d) {
 Result<std::uint32_t> evtchn_alloc_unbound(Domain& caller, std::uint16_t dom, std::uint16_t remote_dom) {
     Domain* d = TRY(target_domain(caller, dom));
     const std::uint16_t remote = remote_dom == xen::DOMID_SELF ? caller.id : remote_dom;
-    LockGuard guard(d->lock);
+    IrqLockGuard guard(d->lock);
     const std::uint32_t port = TRY(allocate_port_locked(*d));
     EventChannel& c = d->event_channels[port];
     c.state = PortState::Unbound;
@@ -161,7 +162,7 @@ Result<std::uint32_t> evtchn_bind_virq(Domain& caller, std::uint32_t virq, std::
         return Error{Errno::EINVAL};
     if (vcpu >= caller.vcpu_count)
         return Error{Errno::ENOENT};
-    LockGuard guard(caller.lock);
+    IrqLockGuard guard(caller.lock);
     Vcpu& v = *caller.vcpus[vcpu];
     if (v.virq_port[virq])
         return Error{Errno::EEXIST};
@@ -177,7 +178,7 @@ Result<std::uint32_t> evtchn_bind_virq(Domain& caller, std::uint32_t virq, std::
 Result<std::uint32_t> evtchn_bind_ipi(Domain& caller, std::uint32_t vcpu) {
     if (vcpu >= caller.vcpu_count)
         return Error{Errno::ENOENT};
-    LockGuard guard(caller.lock);
+    IrqLockGuard guard(caller.lock);
     const std::uint32_t port = TRY(allocate_port_locked(caller));
     EventChannel& c = caller.event_channels[port];
     c.state = PortState::Ipi;
@@ -189,7 +190,7 @@ Result<void> evtchn_close(Domain& d, std::uint32_t port) {
     Domain* peer_domain = nullptr;
     std::uint32_t peer_port = 0;
     {
-        LockGuard guard(d.lock);
+        IrqLockGuard guard(d.lock);
         EventChannel* c = channel(d, port);
         if (!c || c->state == PortState::Free || c->state == PortState::Reserved)
             return Error{Errno::EINVAL};
@@ -201,7 +202,7 @@ Result<void> evtchn_close(Domain& d, std::uint32_t port) {
     }
     // §1.3: the peer's end goes back to unbound, bindable again by the closer.
     if (peer_domain) {
-        LockGuard guard(peer_domain->lock);
+        IrqLockGuard guard(peer_domain->lock);
         EventChannel* peer = channel(*peer_domain, peer_port);
         if (peer && peer->state == PortState::Interdomain && peer->remote_domain == d.id &&
             peer->remote_port == port) {
@@ -217,7 +218,7 @@ Result<void> evtchn_send(Domain& caller, std::uint32_t port) {
     std::uint32_t target_port = 0;
     unsigned notify = 0;
     {
-        LockGuard guard(caller.lock);
+        IrqLockGuard guard(caller.lock);
         EventChannel* c = channel(caller, port);
         if (!c)
             return Error{Errno::EINVAL};
@@ -240,7 +241,7 @@ Result<void> evtchn_send(Domain& caller, std::uint32_t port) {
     if (!target || target->state.load() == DomainState::Dying)
         return ok();
     if (target != &caller) {
-        LockGuard guard(target->lock);
+        IrqLockGuard guard(target->lock);
         EventChannel* c = channel(*target, target_port);
         if (!c || c->state != PortState::Interdomain)
             return ok();
@@ -252,7 +253,7 @@ Result<void> evtchn_send(Domain& caller, std::uint32_t port) {
 
 Result<void> evtchn_status(Domain& caller, xen::evtchn_status& status) {
     Domain* d = TRY(target_domain(caller, status.dom));
-    LockGuard guard(d->lock);
+    IrqLockGuard guard(d->lock);
     EventChannel* c = channel(*d, status.port);
     if (!c)
         return Error{Errno::EINVAL};
@@ -282,7 +283,7 @@ Result<void> evtchn_status(Domain& caller, xen::evtchn_status& status) {
 Result<void> evtchn_bind_vcpu(Domain& caller, std::uint32_t port, std::uint32_t vcpu) {
     if (vcpu >= caller.vcpu_count)
         return Error{Errno::ENOENT};
-    LockGuard guard(caller.lock);
+    IrqLockGuard guard(caller.lock);
     EventChannel* c = channel(caller, port);
     if (!c)
         return Error{Errno::EINVAL};
@@ -297,7 +298,7 @@ Result<void> evtchn_bind_vcpu(Domain& caller, std::uint32_t port, std::uint32_t 
 Result<void> evtchn_unmask(Domain& caller, std::uint32_t port) {
     unsigned notify;
     {
-        LockGuard guard(caller.lock);
+        IrqLockGuard guard(caller.lock);
         EventChannel* c = channel(caller, port);
         if (!c)
             return Error{Errno::EINVAL};
@@ -318,7 +319,7 @@ Result<void> evtchn_reset(Domain& caller, std::uint16_t dom) {
     for (std::uint32_t port = 1; port < MAX_PORTS_PER_DOMAIN; ++port) {
         PortState state;
         {
-            LockGuard guard(d->lock);
+            IrqLockGuard guard(d->lock);
             state = d->event_channels[port].state;
         }
         if (state != PortState::Free && state != PortState::Reserved)
@@ -335,7 +336,7 @@ void send_virq(Vcpu& vcpu, std::uint32_t virq) {
         return;
     unsigned notify;
     {
-        LockGuard guard(d.lock);
+        IrqLockGuard guard(d.lock);
         notify = d.event_channels[port].notify_vcpu;
     }
     set_pending(d, port, notify);
@@ -344,7 +345,7 @@ void send_virq(Vcpu& vcpu, std::uint32_t virq) {
 void raise_port(Domain& d, std::uint32_t port) {
     unsigned notify;
     {
-        LockGuard guard(d.lock);
+        IrqLockGuard guard(d.lock);
         EventChannel* c = channel(d, port);
         if (!c || c->state == PortState::Free || c->state == PortState::Reserved)
             return;

@@ -2,6 +2,7 @@
 // may write (as the spec asks of this project); lines are prefixed with the domain id and name,
 // and non-printable bytes are dropped.
 #include "core/console.hpp"
+#include "core/irq_lock.hpp"
 #include "domain/domain.hpp"
 #include "hypercall/hypercall.hpp"
 #include "pv/guest_memory.hpp"
@@ -48,7 +49,7 @@ std::int64_t do_console_io(HypercallContext& c) {
             const std::uint64_t n = count - done < sizeof(chunk) ? count - done : sizeof(chunk);
             if (auto copied = copy_from_guest(chunk, buffer + done, n); !copied)
                 return xen::negated(copied.error());
-            LockGuard guard(domain.lock);
+            IrqLockGuard guard(domain.lock);
             for (std::uint64_t i = 0; i < n; ++i)
                 put(domain, chunk[i]);
             done += n;

@@ -1,6 +1,7 @@
 // sched_op (29) and sched_op_compat (6): yield, block, poll, shutdown (pv-abi-core.md §5.24).
 #include "arch/x86_64/tsc.hpp"
 #include "core/cpu.hpp"
+#include "core/irq_lock.hpp"
 #include "domain/domain.hpp"
 #include "event/event_channel.hpp"
 #include "hypercall/hypercall.hpp"
@@ -122,7 +123,7 @@ std::int64_t do_sched_op(HypercallContext& c) {
         if (request->reason > xen::SHUTDOWN_MAX)
             return xen::negated(Errno::EINVAL);
         Domain& domain = *vcpu.domain;
-        LockGuard guard(domain.lock);
+        IrqLockGuard guard(domain.lock);
         if (!domain.shutdown_code_set) {  // §5.24: the first setter wins
             domain.shutdown_code_set = true;
             domain.shutdown_code = request->reason;

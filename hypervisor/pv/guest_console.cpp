@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/tsc.hpp"
 #include "core/console.hpp"
+#include "core/irq_lock.hpp"
 #include "core/timer.hpp"
 #include "domain/domain.hpp"
 #include "event/event_channel.hpp"
@@ -91,7 +92,7 @@ void feed_input() {
 
 void poll(Timer& timer) {
     {
-        LockGuard guard(g_lock);
+        IrqLockGuard guard(g_lock);
         for (GuestConsole& c : g_consoles) {
             if (c.ring)
                 drain(c);
@@ -104,7 +105,7 @@ void poll(Timer& timer) {
 }  // namespace
 
 void attach_guest_console(Domain& domain, xen::xencons_interface& ring, std::uint32_t port) {
-    LockGuard guard(g_lock);
+    IrqLockGuard guard(g_lock);
     GuestConsole& c = g_consoles[domain.id];
     c = GuestConsole{};
     c.domain = &domain;
@@ -113,7 +114,7 @@ void attach_guest_console(Domain& domain, xen::xencons_interface& ring, std::uin
 }
 
 void detach_guest_console(Domain& domain) {
-    LockGuard guard(g_lock);
+    IrqLockGuard guard(g_lock);
     GuestConsole& c = g_consoles[domain.id];
     if (!c.ring)
         return;

@@ -6,6 +6,7 @@
 #include "arch/x86_64/tsc.hpp"
 #include "core/console.hpp"
 #include "core/cpu.hpp"
+#include "core/irq_lock.hpp"
 #include "core/panic.hpp"
 #include "domain/domain.hpp"
 #include "lib/string.hpp"
@@ -108,7 +109,7 @@ bool richer_waiter_locked(Cpu& cpu, std::int64_t credit) {
 
 Vcpu* pick_next(Cpu& cpu) {
     {
-        LockGuard guard(cpu.run_queue_lock);
+        IrqLockGuard guard(cpu.run_queue_lock);
         if (Vcpu* v = take_best_locked(cpu))
             return v;
     }
@@ -207,7 +208,7 @@ void account(Timer& timer) {
         // Requeue if it is still (or again) runnable: a wake-up that came while it was still
         // running found `running` set and left the enqueueing to us (see wake_vcpu).
         if (eligible(*vcpu) && claim_enqueue(*vcpu)) {
-            LockGuard guard(cpu.run_queue_lock);
+            IrqLockGuard guard(cpu.run_queue_lock);
             enqueue_locked(cpu, *vcpu);
         }
         arch::load_idle_context();
@@ -276,7 +277,7 @@ void wake_vcpu(Vcpu& vcpu) {
     if (vcpu.runstate != xen::RUNSTATE_runnable)
         change_runstate(vcpu, xen::RUNSTATE_runnable);  // woken: waiting for a CPU from now
     {
-        LockGuard guard(target->run_queue_lock);
+        IrqLockGuard guard(target->run_queue_lock);
         enqueue_locked(*target, vcpu);
     }
     if (!target->current || (vcpu.credit > 0 && target->current->credit <= 0))
@@ -292,7 +293,7 @@ void kick_vcpu(Vcpu& vcpu) {
 void deschedule_vcpu(Vcpu& vcpu) {
     Cpu& cpu = cpu_by_index(vcpu.processor);
     {
-        LockGuard guard(cpu.run_queue_lock);
+        IrqLockGuard guard(cpu.run_queue_lock);
         if (vcpu.on_run_queue.load())
             remove_locked(cpu, vcpu);
     }
@@ -316,7 +317,7 @@ void maybe_reschedule() {
     vcpu->yield_requested = false;
     bool give_way = false;
     {
-        LockGuard guard(cpu.run_queue_lock);
+        IrqLockGuard guard(cpu.run_queue_lock);
         // At the end of a slice the CPU goes to a waiter with more credit than the running
         // vCPU, which otherwise keeps it; a yield gives way to any waiter. (Handing slices out
         // round-robin, as before, made weights meaningless for CPU-bound domains: credit only
