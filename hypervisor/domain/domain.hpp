@@ -7,6 +7,7 @@
 #include "arch/x86_64/trap_frame.hpp"
 #include "xen/shared_info.hpp"
 #include "core/timer.hpp"
+#include "hypercall/unimplemented.hpp"
 #include "lib/atomic.hpp"
 #include "lib/result.hpp"
 #include "lib/spinlock.hpp"
@@ -148,9 +149,9 @@ struct Domain {
     unsigned frames_order = 0;
 
     EventChannel* event_channels = nullptr;  // MAX_PORTS_PER_DOMAIN entries (event/)
-    std::uint64_t enosys_logged = 0;
-    char console_line[160] = {};                  // console_io output waiting for its newline
-    unsigned console_length = 0;              // hypercall numbers already reported as ENOSYS
+    UnimplementedCalls unimplemented;  // -ENOSYS answers already reported (hypercall/)
+    char console_line[160] = {};       // console_io output waiting for its newline
+    unsigned console_length = 0;
 
     unsigned weight = 256;  // credit scheduler (§ issue 3): default 256
     unsigned cap = 0;       // percent of one CPU, 0 = none

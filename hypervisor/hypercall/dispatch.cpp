@@ -1,8 +1,8 @@
 // The hypercall table and the guest-syscall entry point.
 #include "hypercall/hypercall.hpp"
 
-#include "core/console.hpp"
 #include "domain/domain.hpp"
+#include "hypercall/unimplemented.hpp"
 #include "pv/bounce.hpp"
 #include "sched/scheduler.hpp"
 #include "xen/hypercall.hpp"
@@ -77,19 +77,14 @@ void arrange_continuation(HypercallContext& c, std::uint64_t arg0, std::uint64_t
 
 std::int64_t dispatch_hypercall(Vcpu& vcpu, arch::TrapFrame& frame, std::uint64_t number, bool may_continue,
                                 bool* continued) {
-    if (number < TABLE_SIZE && HYPERCALLS.handlers[number]) {
-        HypercallContext context{vcpu, frame, may_continue};
-        const std::int64_t result = HYPERCALLS.handlers[number](context);
-        if (continued)
-            *continued = context.continued;
-        return result;
-    }
-    // Unimplemented: -ENOSYS, reported once per domain and number.
-    Domain& domain = *vcpu.domain;
-    const std::uint64_t bit = std::uint64_t{1} << (number < TABLE_SIZE ? number : TABLE_SIZE - 1);
-    if (!(__atomic_fetch_or(&domain.enosys_logged, bit, __ATOMIC_RELAXED) & bit))
-        log_info("domain {} ({}): hypercall {} is not implemented: -ENOSYS", domain.id, domain.name, number);
-    return xen::negated(Errno::ENOSYS);
+    HypercallContext context{vcpu, frame, may_continue};
+    const HypercallHandler handler = number < TABLE_SIZE ? HYPERCALLS.handlers[number] : nullptr;
+    const std::int64_t result = handler ? handler(context) : xen::negated(Errno::ENOSYS);
+    if (continued)
+        *continued = context.continued;
+    if (result == xen::negated(Errno::ENOSYS))
+        report_unimplemented(context, number);
+    return result;
 }
 
 void handle_guest_syscall(arch::TrapFrame& frame) {

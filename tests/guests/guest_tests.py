@@ -122,10 +122,25 @@ def check_crash_isolation(log: str) -> None:
             raise HarnessError(f"the bystander finished before {name} crashed: nothing was shown")
 
 
+def check_unimplemented_reports(log: str) -> None:
+    """The hypercalls guest calls xenoprof_op (31, no handler) and vcpu_op sub-op 16 twice each,
+    and vcpu_op sub-op 0xffffffff once: the hypervisor must list each exactly once."""
+    wanted = {
+        r"hypercall 31 \(xenoprof_op\) is not implemented: -ENOSYS": "xenoprof_op",
+        r"hypercall 24 \(vcpu_op\) sub-op 16 is not implemented: -ENOSYS": "vcpu_op sub-op 16",
+        r"hypercall 24 \(vcpu_op\) sub-op 4294967295 is not implemented: -ENOSYS": "vcpu_op sub-op 0xffffffff",
+    }
+    for pattern, what in wanted.items():
+        count = len(re.findall(r"^\(hv\) domain 1 \(hypercalls\): " + pattern + "$", log, re.MULTILINE))
+        if count != 1:
+            raise HarnessError(f"{what} reported as unimplemented {count} times, expected once")
+
+
 # -- the scenarios -----------------------------------------------------------------------------
 
 def hypercalls(cpus: int) -> Scenario:
-    return Scenario([Guest("hypercalls", "hypercalls", "hypercalls", "memory=16M")], cpus=cpus)
+    return Scenario([Guest("hypercalls", "hypercalls", "hypercalls", "memory=16M")], cpus=cpus,
+                    check=check_unimplemented_reports)
 
 
 def exceptions(cpus: int) -> Scenario:

@@ -77,6 +77,7 @@ void test_unknown_numbers() {
     for (std::uint64_t n : numbers) {
         CHECK_ERRNO(xt::hypercall(n, 1, 2, 3, 4, 5), Errno::ENOSYS);
     }
+    CHECK_ERRNO(xt::hypercall(31, 1, 2, 3, 4, 5), Errno::ENOSYS);  // again: reported once
     // Privileged families a domU may not use (§5.27: platform_op -> -EPERM for a domU).
     CHECK_ERRNO(xt::hypercall(xen::HYPERVISOR_platform_op, 0), Errno::EPERM);
 }
@@ -457,6 +458,8 @@ void test_vcpu_op() {
 
     xen::vcpu_get_physid physid{};
     CHECK_ERRNO(xt::vcpu_op(xen::VCPUOP_get_physid, 0, &physid), Errno::EINVAL);
+    // Twice: the hypervisor reports a missing sub-op once per domain (guest_tests.py checks).
+    CHECK_ERRNO(xt::vcpu_op(16, 0), Errno::ENOSYS);
     CHECK_ERRNO(xt::vcpu_op(16, 0), Errno::ENOSYS);
     CHECK_ERRNO(xt::vcpu_op(0xffffffffu, 0), Errno::ENOSYS);
 }
