@@ -2,6 +2,7 @@
 #include "domain/domain.hpp"
 
 #include "arch/x86_64/paging.hpp"
+#include "arch/x86_64/tsc.hpp"
 #include "core/console.hpp"
 #include "core/irq_lock.hpp"
 #include "core/options.hpp"
@@ -86,6 +87,7 @@ Result<Domain*> create_domain(std::uint16_t id, const char* name, bool privilege
         }
         (*vcpu)->domain = domain;
         (*vcpu)->id = i;
+        (*vcpu)->runstate_entry_ns = arch::system_time_ns();  // offline from creation on
         (*vcpu)->vcpu_info = &domain->shared_info->vcpu_info[i];
         domain->vcpus[i] = *vcpu;
     }

@@ -16,12 +16,21 @@ void change_runstate(Vcpu& vcpu, std::int32_t state) {
     vcpu.runstate_entry_ns = now;
 }
 
-xen::vcpu_runstate_info runstate_now(const Vcpu& vcpu) {
+namespace {
+// The record as of the last change: time[] covers everything before state_entry_time (what
+// the registered area shows, §5.19).
+xen::vcpu_runstate_info runstate_at_entry(const Vcpu& vcpu) {
     xen::vcpu_runstate_info info{};
     info.state = vcpu.runstate;
     info.state_entry_time = vcpu.runstate_entry_ns;
     for (unsigned i = 0; i < xen::RUNSTATE_COUNT; ++i)
         info.time[i] = vcpu.runstate_time[i];
+    return info;
+}
+}  // namespace
+
+xen::vcpu_runstate_info runstate_now(const Vcpu& vcpu) {
+    xen::vcpu_runstate_info info = runstate_at_entry(vcpu);
     // The current state's time runs up to now.
     if (vcpu.runstate >= 0 && vcpu.runstate < static_cast<std::int32_t>(xen::RUNSTATE_COUNT))
         info.time[vcpu.runstate] += arch::system_time_ns() - vcpu.runstate_entry_ns;
@@ -31,7 +40,7 @@ xen::vcpu_runstate_info runstate_now(const Vcpu& vcpu) {
 void publish_runstate(Vcpu& vcpu) {
     if (!vcpu.runstate_area || !vcpu.kernel_mode)
         return;
-    xen::vcpu_runstate_info info = runstate_now(vcpu);
+    const xen::vcpu_runstate_info info = runstate_at_entry(vcpu);
     // §5.16 runstate_update_flag: mark the entry time while the record changes.
     const bool flagged = vcpu.domain->vm_assist & (std::uint64_t{1} << xen::VMASST_TYPE_runstate_update_flag);
     GuestPtr<std::uint64_t> entry_time(vcpu.runstate_area + offsetof(xen::vcpu_runstate_info, state_entry_time));

@@ -1,7 +1,7 @@
 // timers: VIRQ_TIMER from the single-shot timer (VCPUOP_set_singleshot_timer and set_timer_op)
 // and the periodic timer arrives after - never before - its deadline and within a generous
-// bound, in order; a stopped timer stays quiet; SCHEDOP_block wakes on the timer
-// (pv-abi-core.md §5.11, §5.19, §5.24, §8.3). Only ordering and loose bounds are checked: CI
+// bound, in order; a stopped timer stays quiet; SCHEDOP_block wakes on the timer, and the time
+// spent blocked shows in the run-state area (pv-abi-core.md §5.11, §5.19, §5.24, §8.3). Only ordering and loose bounds are checked: CI
 // machines under TCG are slow and noisy.
 #include "xen/event_channel.hpp"
 #include "xen/vcpu.hpp"
@@ -76,6 +76,38 @@ long arm_vcpuop(std::uint64_t deadline) {
 }
 long arm_timer_op(std::uint64_t deadline) { return xt::set_timer_op(deadline); }
 
+// Run-state accounting (§5.19): the registered area is kept current at every schedule change.
+xen::vcpu_runstate_info g_runstate;
+
+std::uint64_t runstate_total(const xen::vcpu_runstate_info& info) {
+    std::uint64_t total = 0;
+    for (std::uint64_t t : info.time) {
+        total += t;
+    }
+    return total;
+}
+
+// Read while running: the area says running; its times cover the vCPU's life up to the entry
+// into that state (so they add up to less than it); blocking for the timers above was counted
+// as blocked time; get_runstate_info counts on up to now.
+void check_runstate() {
+    const xen::vcpu_runstate_info seen = g_runstate;
+    const std::uint64_t now = xt::system_time_ns();
+    CHECK_EQ(seen.state, xen::RUNSTATE_running);
+    CHECK(seen.state_entry_time <= now);
+    CHECK(runstate_total(seen) <= seen.state_entry_time);
+    CHECK(seen.time[xen::RUNSTATE_running] > 0);
+    CHECK(seen.time[xen::RUNSTATE_blocked] > 0);
+    xen::vcpu_runstate_info asked{};
+    CHECK_EQ(xt::vcpu_op(xen::VCPUOP_get_runstate_info, 0, &asked), 0);
+    CHECK(asked.time[xen::RUNSTATE_blocked] >= seen.time[xen::RUNSTATE_blocked]);
+    CHECK(asked.time[xen::RUNSTATE_running] > seen.time[xen::RUNSTATE_running]);
+    CHECK(runstate_total(asked) <= xt::system_time_ns());
+    xt::print("timers: run state times: running {} us, runnable {} us, blocked {} us\n",
+              seen.time[xen::RUNSTATE_running] / 1000, seen.time[xen::RUNSTATE_runnable] / 1000,
+              seen.time[xen::RUNSTATE_blocked] / 1000);
+}
+
 }  // namespace
 
 void guest_main(const xen::start_info*) {
@@ -88,6 +120,9 @@ void guest_main(const xen::start_info*) {
     // No default periodic timer for this test: stop it if there is one (Linux does the same).
     CHECK_EQ(xt::vcpu_op(xen::VCPUOP_stop_periodic_timer, 0), 0);
 
+    xen::vcpu_register_runstate_memory_area runstate{xt::handle(&g_runstate)};
+    CHECK_EQ(xt::vcpu_op(xen::VCPUOP_register_runstate_memory_area, 0, &runstate), 0);
+
     // System time moves forward.
     const std::uint64_t t0 = xt::system_time_ns();
     xt::sched_yield();
@@ -96,6 +131,7 @@ void guest_main(const xen::start_info*) {
     expect_one_shot("VCPUOP_set_singleshot_timer(+20 ms)", arm_vcpuop, 20 * MS);
     expect_one_shot("set_timer_op(+30 ms)", arm_timer_op, 30 * MS);
     expect_one_shot("VCPUOP_set_singleshot_timer(+1 ms)", arm_vcpuop, 1 * MS);
+    check_runstate();
 
     // A deadline in the past fires at once (§5.11, §8.3).
     g_fired = 0;
