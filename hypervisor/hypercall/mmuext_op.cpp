@@ -63,7 +63,7 @@ Result<void> apply(Vcpu& vcpu, const UpdateContext& ctx, const xen::mmuext_op& o
         if (ctx.pt_owner != caller.id)
             return Error{Errno::EPERM};
         TRY(set_base_pointer(vcpu, op.arg1.mfn, false));
-        arch::write_cr3(arch::active_root(vcpu));
+        arch::write_cr3_flush_global(arch::active_root(vcpu));  // the old process's user pages too
         return ok();
     case xen::MMUEXT_NEW_USER_BASEPTR:
         if (ctx.pt_owner != caller.id)

@@ -6,6 +6,7 @@
 #include "arch/x86_64/cr.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "core/console.hpp"
+#include "core/cpu.hpp"
 #include "core/smp.hpp"
 #include "domain/domain.hpp"
 #include "mm/guest_frames.hpp"
@@ -70,7 +71,7 @@ alignas(PageTableValidator) std::byte g_validator_storage[sizeof(PageTableValida
 PageRefs* g_refs = nullptr;
 PageTableValidator* g_validator = nullptr;
 
-void flush_this_cpu(void*) { arch::write_cr3(arch::read_cr3()); }
+void flush_this_cpu(void*) { arch::flush_tlb_global(); }
 
 }  // namespace
 
@@ -180,6 +181,16 @@ Result<void> find_l1_entry(std::uint64_t root, std::uint64_t va, std::uint64_t& 
 
 void flush_local_tlb() { flush_this_cpu(nullptr); }
 
-void flush_all_tlbs() { cross_call_all(flush_this_cpu, nullptr); }
+void flush_all_tlbs() {
+    flush_this_cpu(nullptr);
+    // The updates being flushed are visible before we look at who runs a vCPU; switch_to's
+    // store of `current` is likewise a full barrier before it loads the vCPU's tables.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (unsigned i = 0; i < cpus_present(); ++i) {
+        Cpu& cpu = cpu_by_index(i);
+        if (&cpu != &this_cpu() && cpu.online.load() && __atomic_load_n(&cpu.current, __ATOMIC_SEQ_CST))
+            cross_call(i, flush_this_cpu, nullptr);
+    }
+}
 
 }  // namespace xenolith

@@ -49,8 +49,10 @@ void relinquish_domain_memory(Domain& domain);
 // every level is present and the L2 entry points at an L1 table.
 Result<void> find_l1_entry(std::uint64_t root, std::uint64_t va, std::uint64_t& l1_mfn, unsigned& index);
 
-// TLB flushes on behalf of a domain: on this CPU, or on every CPU (which covers every CPU that
-// may run one of its vCPUs).
+// TLB flushes on behalf of a domain, global entries included: on this CPU, or on every CPU that
+// may hold a stale translation - this one and those running a vCPU now. A CPU running none holds
+// none that matter: it runs no guest code, the hypervisor touches guest memory only from the
+// vCPU it runs, and loading a vCPU's tables flushes everything (arch::load_guest_context).
 void flush_local_tlb();
 void flush_all_tlbs();
 

@@ -133,7 +133,7 @@ Emulation emulate_control_register(Vcpu& vcpu, arch::TrapFrame& frame, bool writ
             // Page-table switches go through mmuext_op; reloading the current base is allowed.
             if ((reg & ~std::uint64_t{0xfff}) != vcpu.kernel_root)
                 return Emulation::InjectGp;
-            arch::write_cr3(vcpu.kernel_root);
+            arch::write_cr3_flush_global(vcpu.kernel_root);  // the guest's user pages are global here
             break;
         case 4: vcpu.virtual_cr4 = reg & GUEST_CR4_SETTABLE; break;
         default: return Emulation::InjectGp;

@@ -174,7 +174,9 @@ void account(Timer& timer) {
 [[noreturn]] void schedule_loop();
 
 [[noreturn]] void switch_to(Cpu& cpu, Vcpu& vcpu) {
-    cpu.current = &vcpu;
+    // A full barrier before this CPU loads the vCPU's tables: flush_all_tlbs either sees it
+    // running here or made its update before the load (which flushes everything).
+    __atomic_store_n(&cpu.current, &vcpu, __ATOMIC_SEQ_CST);
     vcpu.running.store(true);
     vcpu.processor = cpu.index;
     vcpu.ran_since_ns = arch::system_time_ns();

@@ -37,6 +37,30 @@ inline void write_cr4(std::uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) :
 
 inline void invlpg(std::uint64_t va) { asm volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 
+// Load a page-table root and drop every cached translation, global ones included: a CR3 write
+// keeps global entries, clearing CR4.PGE drops them (SDM Vol. 3 §4.10.4.1). Guest user mappings
+// are global (they survive the guest's kernel/user switch, pv-abi-core.md §7.4), so entering
+// another address space - another vCPU, a new base pointer - needs this, not a plain CR3 write.
+inline void write_cr3_flush_global(std::uint64_t root) {
+    const std::uint64_t cr4 = read_cr4();
+    if (cr4 & cr4::PGE)
+        write_cr4(cr4 & ~cr4::PGE);
+    write_cr3(root);
+    if (cr4 & cr4::PGE)
+        write_cr4(cr4);
+}
+
+// Drop every cached translation, global ones included, keeping the current root.
+inline void flush_tlb_global() {
+    const std::uint64_t cr4 = read_cr4();
+    if (cr4 & cr4::PGE) {
+        write_cr4(cr4 & ~cr4::PGE);
+        write_cr4(cr4);
+    } else {
+        write_cr3(read_cr3());
+    }
+}
+
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void sti() { asm volatile("sti" ::: "memory"); }
 inline void hlt() { asm volatile("hlt" ::: "memory"); }

@@ -21,7 +21,7 @@ std::uint64_t active_root(const Vcpu& vcpu) {
 }
 
 void load_guest_context(Vcpu& vcpu) {
-    write_cr3(active_root(vcpu));
+    write_cr3_flush_global(active_root(vcpu));  // nothing of the previous vCPU survives
     wrmsr(msr::FS_BASE, vcpu.fs_base);
     wrmsr(msr::GS_BASE, vcpu.kernel_mode ? vcpu.gs_base_kernel : vcpu.gs_base_user);
     // The FPU is switched eagerly: the hypervisor itself never touches it (-mgeneral-regs-only).
