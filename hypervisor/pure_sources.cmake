@@ -20,4 +20,5 @@ set(XENOLITH_PURE_INCLUDE_DIRS
 list(APPEND XENOLITH_PURE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/mm/page_ref.cpp
     ${CMAKE_CURRENT_LIST_DIR}/mm/pt_validate.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/mm/dirty_bitmap.cpp
 )

@@ -28,6 +28,10 @@ public:
     // flush any TLB that may still hold a writable translation of it (§7.3, "A clone must do the
     // same"). The hypervisor flushes every pCPU that ran the owner; tests count the calls.
     virtual void flush_stale_writable(std::uint64_t mfn) = 0;
+    // The frame has just been written by the hypervisor, or its type count has just left or
+    // reached zero (from now on it may be written, or it may have been written until now):
+    // log-dirty tracking records it (docs/log-dirty.md). Tests may leave it alone.
+    virtual void note_written(std::uint64_t) {}
 
     PageState& page(std::uint64_t mfn) { return info(mfn).page; }
 

@@ -56,6 +56,8 @@ Result<void> PageRefs::release(std::uint64_t mfn, DomainId domain) {
     if (page.linear_count != 0 || page.validated())
         m_diag.error("mm: release of mfn {} with linear count {} flags {}", mfn, page.linear_count, page.flags);
     // kStaleWritable is dropped with the rest: the allocator flushes TLBs before reusing frames.
+    // Log-dirty: the frame leaves the domain (and any "may be written" state) with this.
+    m_frames.note_written(mfn);
     page = PageState{};
     return ok();
 }
@@ -112,10 +114,12 @@ Result<void> PageRefs::get_page_type(std::uint64_t mfn, PageType type) {
         return ok();
     }
 
-    // Type change at count zero.
+    // Type change at count zero. Log-dirty: from here the frame may be written (a writable
+    // mapping, or the MMU's A/D bits in a table); record it (docs/log-dirty.md).
     if (!needs_validation(type)) {
         page.type = type;
         page.type_count = 1;
+        m_frames.note_written(mfn);
         return ok();
     }
     if (m_validator == nullptr)
@@ -124,6 +128,7 @@ Result<void> PageRefs::get_page_type(std::uint64_t mfn, PageType type) {
         // §7.3: a TLB may still hold a writable translation from before the count fell to zero.
         m_frames.flush_stale_writable(mfn);
         page.flags = static_cast<std::uint8_t>(page.flags & ~PageState::kStaleWritable);
+        m_frames.note_written(mfn);  // log-dirty: stale writes, if any, happened before the flush
     }
     // Taken (count 1, not validated) before validating, so entries that point back at this
     // frame see it as busy and cannot take another type or a writable mapping of it.
@@ -136,6 +141,7 @@ Result<void> PageRefs::get_page_type(std::uint64_t mfn, PageType type) {
         return validated;
     }
     page.flags |= PageState::kValidated;
+    m_frames.note_written(mfn);  // validation may have adjusted entries; the MMU sets A/D bits
     return ok();
 }
 
@@ -160,6 +166,9 @@ void PageRefs::put_page_type(std::uint64_t mfn) {
     page.flags = static_cast<std::uint8_t>(page.flags & ~PageState::kValidated);
     if (old_type == PageType::Writable)
         page.flags |= PageState::kStaleWritable;
+    // Log-dirty: whatever was written while the type was held is recorded now that the frame
+    // leaves the "may be written right now" set a read-and-clear round reports.
+    m_frames.note_written(mfn);
     // Devalidate after the frame is untyped: dropping the entries' references can cascade down
     // the tree, but never back up to this frame (type references only point to lower levels, and
     // a linear target holds no linear entries of its own, §7.5).

@@ -305,6 +305,7 @@ Result<void> PageTableValidator::update_entry(const UpdateContext& ctx, std::uin
     if (preserve_ad)
         value |= m_frames.read_entry(table_mfn, index) & (pte::kAccessed | pte::kDirty);
     m_frames.write_entry(table_mfn, index, value);
+    m_frames.note_written(table_mfn);  // an untyped frame: no type count covers this write
     return ok();
 }
 

@@ -42,6 +42,7 @@ public:
         return seen;
     }
     void flush_stale_writable(std::uint64_t mfn) override { flushes.push_back(mfn); }
+    void note_written(std::uint64_t mfn) override { written_notes.insert(mfn); }
 
     std::uint64_t entry(std::uint64_t mfn, unsigned index) const { return read_entry(mfn, index); }
     void set(std::uint64_t mfn, unsigned index, std::uint64_t value) { write_entry(mfn, index, value); }
@@ -54,6 +55,7 @@ public:
 
     std::uint64_t inject_hardware_bits = 0;
     std::vector<std::uint64_t> flushes;
+    std::set<std::uint64_t> written_notes;  // note_written() calls (log-dirty marking points)
 
 private:
     static std::size_t slot(std::uint64_t mfn, unsigned index) { return mfn * kEntriesPerFrame + index; }

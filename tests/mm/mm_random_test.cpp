@@ -44,11 +44,15 @@ public:
         for (unsigned step = 0; step < steps; ++step) {
             m_before = snapshot();
             m_what.clear();
+            w.memory.written_notes.clear();
+            m_guest_step = false;
             bool accepted = one_step();
             (accepted ? stats.accepted : stats.refused)++;
             if (!accepted && !unchanged(m_before))
                 return fail(step, {"refused operation changed state"});
             auto bad = check_world(w);
+            if (bad.empty())
+                bad = check_log_dirty_marks(m_before);
             if (!bad.empty())
                 return fail(step, bad);
             observe();
@@ -120,6 +124,36 @@ private:
             if (((before.memory[i] ^ now.memory[i]) & ~kAdjusted) != 0)
                 return false;
         return true;
+    }
+
+    // Log-dirty reports, per round, what was noted plus every frame that "may be written" right
+    // now (mm/log_dirty.cpp). That loses nothing only if each step notes every frame that left
+    // that state, and every frame whose contents it changed unless the frame is in that state
+    // afterwards (docs/log-dirty.md, "Why nothing is lost").
+    static bool may_be_written(const PageState& s) {
+        return s.is_domain_owned() && (s.type_count != 0 || (s.flags & PageState::kStaleWritable) != 0);
+    }
+    std::vector<std::string> check_log_dirty_marks(const Snapshot& before) {
+        std::vector<std::string> bad;
+        const auto& notes = w.memory.written_notes;
+        const auto& memory = w.memory.memory();
+        for (std::uint64_t mfn = 0; mfn < kFrames; ++mfn) {
+            const bool was = may_be_written(before.states[mfn]);
+            const bool is = may_be_written(w.state(mfn));
+            const bool noted = notes.count(mfn) != 0;
+            if (was && !is && !noted)
+                bad.push_back("log-dirty: frame " + std::to_string(mfn) + " stopped being writable unnoted");
+            bool changed = false;
+            for (unsigned i = 0; i < GuestFrames::kEntriesPerFrame && !changed; ++i)
+                changed = memory[mfn * GuestFrames::kEntriesPerFrame + i] !=
+                          before.memory[mfn * GuestFrames::kEntriesPerFrame + i];
+            // op_guest_write models the guest's own stores, not the hypervisor's; it writes any
+            // untyped frame, where a real guest needs a writable mapping (a Writable type) or a
+            // stale writable TLB entry (StaleWritable) to write at all.
+            if (changed && !is && !noted && !m_guest_step)
+                bad.push_back("log-dirty: frame " + std::to_string(mfn) + " written by the hypervisor unnoted");
+        }
+        return bad;
     }
 
     bool fail(unsigned step, const std::vector<std::string>& why) {
@@ -324,6 +358,7 @@ private:
         std::uint64_t value = chance(40) ? 0 : chance(70) ? plausible_entry(d, mfn, PageType::L1) : random_entry(d, mfn);
         describe("guest write ", mfn, "[", index, "] = ", std::hex, value);
         w.memory.set(mfn, index, value);
+        m_guest_step = true;
         return true;
     }
     bool op_pin() {
@@ -423,6 +458,7 @@ private:
         if (w.refs.assign_to_domain(mfn, d).is_error())
             return false;
         w.memory.zero(mfn);  // the allocator hands out scrubbed frames
+        w.memory.note_written(mfn);  // and notes them for log-dirty (mm/domain_memory.cpp)
         return true;
     }
     bool op_release() {
@@ -440,6 +476,7 @@ private:
     std::uint64_t m_seed;
     std::string m_what;
     Snapshot m_before;
+    bool m_guest_step = false;  // this step was a guest store (op_guest_write)
 };
 
 class MmRandom : public ::testing::TestWithParam<std::uint64_t> {};
