@@ -11,6 +11,7 @@
 #include "event/event_channel.hpp"
 #include "lib/string.hpp"
 #include "mm/domain_memory.hpp"
+#include "mm/log_dirty.hpp"
 #include "mm/page_allocator.hpp"
 #include "mm/page_ref.hpp"
 #include "mm/pv_mm.hpp"
@@ -127,6 +128,7 @@ void destroy_domain(Domain& domain) {
     cross_call_all([](void*) {}, nullptr);
     stop_timers();
     release_event_channels(domain);
+    log_dirty_domain_destroyed(domain);
     relinquish_domain_memory(domain);
     release_domain_memory(domain);
     {

@@ -46,6 +46,7 @@ constexpr auto make_table() {
     t.handlers[xen::HYPERVISOR_memory_op] = do_memory_op;
     t.handlers[xen::HYPERVISOR_set_gdt] = do_set_gdt;
     t.handlers[xen::HYPERVISOR_update_descriptor] = do_update_descriptor;
+    t.handlers[xen::HYPERVISOR_domctl] = do_domctl;
     return t;
 }
 constexpr auto HYPERCALLS = make_table();

@@ -79,5 +79,6 @@ std::int64_t do_update_va_mapping_otherdomain(HypercallContext& c);
 std::int64_t do_memory_op(HypercallContext& c);
 std::int64_t do_set_gdt(HypercallContext& c);
 std::int64_t do_update_descriptor(HypercallContext& c);
+std::int64_t do_domctl(HypercallContext& c);
 
 }  // namespace xenolith

@@ -5,6 +5,7 @@
 #include "hypercall/hypercall.hpp"
 #include "hypercall/mm_common.hpp"
 #include "mm/domain_memory.hpp"
+#include "mm/log_dirty.hpp"
 #include "mm/page_allocator.hpp"
 #include "mm/mm_audit.hpp"
 #include "mm/pv_mm.hpp"
@@ -38,7 +39,12 @@ Result<bool> apply(Domain& caller, const UpdateContext& ctx, const xen::mmu_upda
             return Error{Errno::ESRCH};
         if (!domain_owns_frame(*owner, mfn))
             return Error{owner == &caller ? Errno::EINVAL : Errno::EPERM};
+        // Both PFNs change meaning for log-dirty (§5.3.14: MMU_MACHPHYS_UPDATE targets are
+        // logged); under the mm lock, which keeps a tracked domain's bitmap in place.
+        MmLockGuard guard;
+        log_dirty_note_pfn(owner->id, machine_to_phys(mfn));
         set_machine_to_phys(mfn, request.val);
+        log_dirty_note_pfn(owner->id, request.val);
         return false;
     }
     default: return Error{Errno::ENOSYS};

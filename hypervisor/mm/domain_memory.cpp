@@ -7,6 +7,7 @@
 #include "domain/domain.hpp"
 #include "lib/string.hpp"
 #include "mm/kernel_space.hpp"
+#include "mm/log_dirty.hpp"
 #include "mm/page_allocator.hpp"
 
 namespace xenolith {
@@ -51,6 +52,7 @@ Result<std::uint64_t> allocate_domain_frame(Domain& domain, std::uint64_t pfn) {
     info.page = PageState{};
     info.page.owner = PageState::encode_domain(domain.id);
     set_machine_to_phys(mfn, pfn);
+    log_dirty_note_frame(mfn);  // scrubbed: the PFN's contents changed
     ++domain.tot_pages;
     return mfn;
 }
@@ -62,6 +64,7 @@ Result<void> free_domain_frame(Domain& domain, std::uint64_t mfn) {
     // A frame something still refers to (a mapping, a pin, a base pointer) cannot go (§5.12.1).
     if (info->page.count || info->page.type_count)
         return Error{Errno::EBUSY};
+    log_dirty_note_frame(mfn);  // the PFN loses its frame: the saver must look at it again
     info->page = PageState{};
     set_machine_to_phys(mfn, INVALID_ENTRY);
     memset(arch::phys_to_virt(mfn * 4096), 0, 4096);

@@ -11,6 +11,7 @@
 #include "domain/domain.hpp"
 #include "mm/guest_frames.hpp"
 #include "mm/kernel_space.hpp"
+#include "mm/log_dirty.hpp"
 #include "mm/page_allocator.hpp"
 #include "mm/page_ref.hpp"
 #include "mm/pt_validate.hpp"
@@ -38,6 +39,7 @@ public:
         return expected;  // what the entry held (== the original expected on success)
     }
     void flush_stale_writable(std::uint64_t) override { flush_all_tlbs(); }
+    void note_written(std::uint64_t mfn) override { log_dirty_note_frame(mfn); }
 
 private:
     static std::uint64_t* table(std::uint64_t mfn) { return static_cast<std::uint64_t*>(arch::phys_to_virt(mfn << 12)); }
