@@ -30,11 +30,14 @@ class Guest:
     name: str           # domain name
     options: str = "memory=16M"
     cmdline: str = ""   # the guest's own command line (after --)
+    dom0: bool = False  # the first module without `domain`: privileged domain 0 (options unused)
 
     def module(self, build_dir: Path) -> Module:
         path = build_dir / "tests" / "guests" / f"{self.elf}.elf"
         if not path.exists():
             raise HarnessError(f"{path} is missing: build first (cmake --build {build_dir})")
+        if self.dom0:
+            return Module(str(path), self.cmdline)
         text = f"domain name={self.name} {self.options}".strip()
         if self.cmdline:
             text += f" -- {self.cmdline}"
@@ -63,6 +66,13 @@ def hostile(cpus: int) -> Scenario:
                      Guest("mm-victim", "victim", cmdline="timeout=60")], cpus=cpus, hv_cmdline="mm_audit=1")
 
 
+def logdirty(cpus: int) -> Scenario:
+    # Domain 0 (privileged, 16 MiB) controls log-dirty on domain 1, the writer (16 MiB = 4096 pages).
+    return Scenario([Guest("logdirty", "Domain-0", cmdline="writer=1 writer_pages=4096 timeout=60", dom0=True),
+                     Guest("logdirty-writer", "writer", cmdline="timeout=60")],
+                    cpus=cpus, hv_cmdline="dom0_mem=16M mm_audit=1")
+
+
 SCENARIOS = {
     "positive-1cpu": Scenario([Guest("mm-positive", "positive")], cpus=1, hv_cmdline="mm_audit=1"),
     "positive-4cpu": Scenario([Guest("mm-positive", "positive")], cpus=4, hv_cmdline="mm_audit=1"),
@@ -72,6 +82,8 @@ SCENARIOS = {
     "fuzz-4cpu": fuzz(4, 200_000, 2000, 150),
     "tlb-hammer-4cpu": Scenario([Guest("tlb-hammer", "hammer", options="memory=16M vcpus=4",
                                        cmdline="updates=4000")], cpus=4, timeout=120),
+    "logdirty-1cpu": logdirty(1),
+    "logdirty-4cpu": logdirty(4),
 }
 ON_DEMAND = {
     "fuzz-full": fuzz(4, 10_000_000, 20000, 3600),
