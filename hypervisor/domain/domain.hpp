@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "arch/x86_64/trap_frame.hpp"
+#include "arch/x86_64/xstate.hpp"
 #include "xen/shared_info.hpp"
 #include "core/timer.hpp"
 #include "hypercall/unimplemented.hpp"
@@ -119,8 +120,11 @@ struct Vcpu {
     HypercallRecord trail[HYPERCALL_TRAIL] = {};
     unsigned trail_next = 0;
 
-    alignas(64) std::uint8_t fpu_state[512] = {};  // FXSAVE image
+    // The FPU image: XSAVE standard format where the CPU has XSAVE, else FXSAVE (first 512
+    // bytes). XSAVE needs 64-byte alignment.
+    alignas(64) std::uint8_t fpu_state[arch::FPU_AREA_SIZE] = {};
     bool fpu_initialised = false;
+    std::uint64_t xcr0 = arch::XCR0_RESET;  // the guest's XCR0 (emulated xsetbv, §6.11)
 };
 
 enum class DomainState : std::uint8_t { Building, Running, ShutDown, Dying };

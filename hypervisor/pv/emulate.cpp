@@ -5,6 +5,7 @@
 #include "arch/x86_64/cr.hpp"
 #include "arch/x86_64/msr.hpp"
 #include "arch/x86_64/tsc.hpp"
+#include "arch/x86_64/xstate.hpp"
 #include "domain/domain.hpp"
 #include "pv/guest_memory.hpp"
 #include "xen/version.hpp"
@@ -42,6 +43,29 @@ bool canonical(std::uint64_t address) {
 // The CR4 a guest sees: paging and FPU bits the hypervisor runs with, plus the bits it may set.
 constexpr std::uint64_t GUEST_CR4_FIXED = arch::cr4::PAE | arch::cr4::OSFXSR | arch::cr4::OSXMMEXCPT;
 constexpr std::uint64_t GUEST_CR4_SETTABLE = (1u << 2) /* TSD */ | (1u << 3) /* DE */ | arch::cr4::PGE;
+
+// §6.11: OSXSAVE is guest-controllable only when the CPUID policy offers XSAVE.
+std::uint64_t guest_cr4_settable() {
+    return GUEST_CR4_SETTABLE | (arch::xstate_policy().enabled ? arch::cr4::OSXSAVE : 0);
+}
+
+// §6.11 xsetbv: an XCR0 write validated against the CPUID policy, with the architectural
+// rules (SDM XSETBV): only XCR0 exists, x87 is always on, AVX needs SSE. A refused value is
+// #GP(0) for the guest, as on hardware; with the guest's virtual CR4.OSXSAVE clear the
+// instruction does not exist for it (#UD).
+Emulation emulate_xsetbv(Vcpu& vcpu, arch::TrapFrame& frame, unsigned length) {
+    const arch::XstatePolicy& xstate = arch::xstate_policy();
+    if (!xstate.enabled || !(vcpu.virtual_cr4 & arch::cr4::OSXSAVE))
+        return Emulation::InjectUd;
+    const std::uint64_t value = (frame.rdx << 32) | (frame.rax & 0xffffffff);
+    if ((frame.rcx & 0xffffffff) != 0 || (value & ~xstate.allowed) || !(value & arch::xfeature::X87) ||
+        ((value & arch::xfeature::AVX) && !(value & arch::xfeature::SSE)))
+        return Emulation::InjectGp;
+    vcpu.xcr0 = value;
+    arch::xsetbv(0, value);  // the vCPU is the one on this CPU: its XCR0 is live
+    frame.rip += length;
+    return Emulation::Done;
+}
 
 bool read_msr(Vcpu& vcpu, std::uint32_t index, std::uint64_t& value) {
     switch (index) {
@@ -135,7 +159,7 @@ Emulation emulate_control_register(Vcpu& vcpu, arch::TrapFrame& frame, bool writ
                 return Emulation::InjectGp;
             arch::write_cr3_flush_global(vcpu.kernel_root);  // the guest's user pages are global here
             break;
-        case 4: vcpu.virtual_cr4 = reg & GUEST_CR4_SETTABLE; break;
+        case 4: vcpu.virtual_cr4 = reg & guest_cr4_settable(); break;
         default: return Emulation::InjectGp;
         }
     }
@@ -166,6 +190,25 @@ Emulation emulate_port_io(Vcpu& vcpu, arch::TrapFrame& frame, const std::uint8_t
     }
     frame.rip += length;
     return Emulation::Done;
+}
+
+// CPUID 0xD limited to the components guests may use: sub-leaf 0 lists them with the sizes
+// for the guest's own XCR0 (EBX) and for all of them (ECX); sub-leaf 1 offers none of the
+// optional instructions (XSAVEOPT, XSAVEC, XGETBV 1, XSAVES: plain XSAVE is enough); each
+// offered component's sub-leaf is the CPU's.
+void xstate_leaf(const Vcpu& vcpu, std::uint32_t subleaf, std::uint32_t out[4]) {
+    const arch::XstatePolicy& xstate = arch::xstate_policy();
+    const std::uint32_t raw[4] = {out[0], out[1], out[2], out[3]};
+    out[0] = out[1] = out[2] = out[3] = 0;
+    if (!xstate.enabled)
+        return;
+    if (subleaf == 0) {
+        out[0] = static_cast<std::uint32_t>(xstate.allowed);
+        out[1] = arch::xstate_size(vcpu.xcr0);
+        out[2] = xstate.area_size;
+    } else if (subleaf >= 2 && subleaf < 63 && (xstate.allowed & (std::uint64_t{1} << subleaf))) {
+        out[0] = raw[0], out[1] = raw[1], out[2] = raw[2];
+    }
 }
 
 }  // namespace
@@ -201,10 +244,22 @@ void guest_cpuid(const Vcpu& vcpu, std::uint32_t leaf, std::uint32_t subleaf, st
     }
     const arch::CpuidResult r = arch::cpuid(leaf, subleaf);
     out[0] = r.eax, out[1] = r.ebx, out[2] = r.ecx, out[3] = r.edx;
+    const arch::XstatePolicy& xstate = arch::xstate_policy();
+    const bool avx = xstate.allowed & arch::xfeature::AVX;
     if (leaf == 1) {
         out[1] &= 0x00ffffff;                                  // no APIC id for PV
-        out[2] &= ~((1u << 3) | (1u << 5) | (1u << 21) | (1u << 24) | (1u << 26) | (1u << 27));  // MONITOR VMX x2APIC
-                                                               // TSC-deadline XSAVE OSXSAVE
+        out[2] &= ~((1u << 3) | (1u << 5) | (1u << 21) | (1u << 24) | (1u << 27));  // MONITOR VMX x2APIC
+                                                               // TSC-deadline OSXSAVE
+        if (!xstate.enabled)
+            out[2] &= ~(1u << 26);                             // XSAVE
+        if (!avx)
+            out[2] &= ~((1u << 12) | (1u << 28) | (1u << 29));  // FMA AVX F16C: need AVX state
+        // §6.11: OSXSAVE follows the guest's virtual CR4, except that the guest kernel's
+        // enlightened CPUID (this path, in kernel mode) sees it whenever XSAVE is offered, as
+        // Xen's does: Linux PV decides to use XSAVE from XSAVE + OSXSAVE before it has set
+        // CR4.OSXSAVE itself.
+        if ((vcpu.virtual_cr4 & arch::cr4::OSXSAVE) || (xstate.enabled && vcpu.kernel_mode))
+            out[2] |= 1u << 27;
         out[2] |= 1u << 31;                                    // running on a hypervisor
         // No superpages for PV guests (pv-abi-core.md §7.4: PS is refused in L2/L3 entries),
         // and no VME/DE: hide PSE and PSE36 so the guest builds its mappings from 4 KiB pages.
@@ -220,10 +275,15 @@ void guest_cpuid(const Vcpu& vcpu, std::uint32_t leaf, std::uint32_t subleaf, st
         out[3] &= ~(1u << 26);                                 // no 1 GiB pages either
     } else if (leaf == 7 && subleaf == 0) {
         out[1] &= ~((1u << 7) | (1u << 10) | (1u << 20));     // SMEP INVPCID SMAP: ring-0 features
+        // Features whose state components are not offered: MPX, AVX-512 (every flavour),
+        // PKU/OSPKE, AMX; AVX2 without AVX.
+        out[1] &= ~((1u << 14) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) |
+                    (1u << 30) | (1u << 31) | (avx ? 0 : 1u << 5));
+        out[2] &= ~((1u << 1) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 14));
+        out[3] &= ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) | (1u << 23) | (1u << 24) | (1u << 25));
     } else if (leaf == 0xd) {
-        out[0] = out[1] = out[2] = out[3] = 0;                 // no XSAVE state for guests yet
+        xstate_leaf(vcpu, subleaf, out);
     }
-    (void)vcpu;
 }
 
 Emulation emulate_invalid_opcode(Vcpu& vcpu, arch::TrapFrame& frame) {
@@ -305,6 +365,10 @@ Emulation emulate_privileged(Vcpu& vcpu, arch::TrapFrame& frame) {
         arch::write_cr0(arch::read_cr0() & ~arch::cr0::TS);
         frame.rip += i + 2;
         return Emulation::Done;
+    case 0x01:  // group 7: only xsetbv (0f 01 d1) is emulated
+        if (i + 2 >= available || code[i + 2] != 0xd1)
+            return Emulation::NotHandled;
+        return emulate_xsetbv(vcpu, frame, i + 3);
     case 0x09:  // wbinvd: no device memory to flush for a domain without I/O
         frame.rip += i + 2;
         return Emulation::Done;

@@ -1,6 +1,6 @@
 // Emulation of what a PV guest kernel may not execute at ring 3 but expects to work
 // (pv-abi-core.md §6.11): forced-emulation CPUID with the Xen leaves, MSR and control-register
-// access, port I/O under the virtual IOPL, cli/sti, clts, wbinvd.
+// access, port I/O under the virtual IOPL, cli/sti, clts, wbinvd, xsetbv.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@ enum class Emulation : std::uint8_t {
     Done,          // emulated; rip advanced
     NotHandled,    // not an instruction this emulates: reflect the original fault
     InjectGp,      // an instruction it knows, refused: inject #GP(0)
+    InjectUd,      // an instruction the guest's virtual CPU state disables: inject #UD
 };
 
 // On #UD: the forced-emulation prefix `ud2; .ascii "xen"; cpuid` (§6.11).

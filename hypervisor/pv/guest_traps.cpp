@@ -70,6 +70,7 @@ void general_protection(Vcpu& vcpu, arch::TrapFrame& frame) {
         switch (emulate_privileged(vcpu, frame)) {
         case Emulation::Done: return;
         case Emulation::InjectGp: inject_exception(vcpu, frame, VECTOR_GENERAL_PROTECTION, 0); return;
+        case Emulation::InjectUd: inject_exception(vcpu, frame, VECTOR_INVALID_OPCODE, std::nullopt); return;
         case Emulation::NotHandled: break;
         }
     } else if ((frame.error_code & 7) == 2) {  // IDT, external clear: `int n`

@@ -59,6 +59,7 @@ class Scenario:
     check: object = None      # extra judgement: check(log) raises HarnessError
     hv_cmdline: str = ""
     notes: list[str] = field(default_factory=list)
+    cpu_model: str | None = None  # QEMU -cpu (None: QEMU's default, qemu64)
 
 
 def expect(log: str, pattern: str, what: str) -> re.Match:
@@ -168,6 +169,13 @@ def crash_isolation(cpus: int) -> Scenario:
                     cpus=cpus, status=EXIT_FAILURE, check=check_crash_isolation)
 
 
+def xsave(cpu_model: str | None, expect: str) -> Scenario:
+    # Two domains on one pCPU with different register contents, yielding to each other.
+    return Scenario([Guest("xsave", "xsave-a", "xsave", "memory=16M", f"seed=1 expect={expect}"),
+                     Guest("xsave", "xsave-b", "xsave", "memory=16M", f"seed=2 expect={expect}")],
+                    cpus=1, cpu_model=cpu_model)
+
+
 SCENARIOS = {
     "framework-1cpu": Scenario([Guest("hello", "hello", "hello", "memory=16M"),
                                 Guest("selftest-traps", "traps", "selftest-traps")], cpus=1),
@@ -186,6 +194,8 @@ SCENARIOS = {
                              cpus=1, check=check_sched_weight),
     "crash-isolation-1cpu": crash_isolation(1),
     "crash-isolation-4cpu": crash_isolation(4),
+    "xsave-qemu64": xsave(None, "none"),     # no XSAVE: FXSAVE switching, XSAVE hidden
+    "xsave-max": xsave("max", "avx"),        # QEMU 7.2 TCG -cpu max: XSAVE and AVX
 }
 
 
@@ -199,7 +209,7 @@ def run(build_dir: Path, name: str) -> int:
     log_path = build_dir / "test-logs" / f"guests-{name}.log"
     config = MachineConfig(kernel=str(kernel), cmdline=f"test_exit=on {scenario.hv_cmdline}".strip(),
                            modules=[g.module(build_dir) for g in scenario.guests],
-                           cpus=scenario.cpus, memory_mb=scenario.memory_mb)
+                           cpus=scenario.cpus, memory_mb=scenario.memory_mb, cpu_model=scenario.cpu_model)
     with Machine(config, log_path=str(log_path)) as vm:
         try:
             status = vm.wait_exit(EXIT_TIMEOUT)

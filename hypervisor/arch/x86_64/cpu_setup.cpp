@@ -10,6 +10,7 @@
 #include "arch/x86_64/msr.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/trap_frame.hpp"
+#include "arch/x86_64/xstate.hpp"
 #include "arch/x86_64/uaccess.hpp"
 #include "core/cpu.hpp"
 #include "mm/kernel_space.hpp"
@@ -56,9 +57,13 @@ void configure_control_registers() {
             g_cr4 |= cr4::SMAP;
             smap_enabled = true;
         }
+        xstate_init_policy();
+        if (xstate_policy().enabled)
+            g_cr4 |= cr4::OSXSAVE;  // guests' x87/SSE/AVX state is switched with XSAVE
     }
     wrmsr(msr::EFER, g_efer);
     write_cr4(g_cr4);
+    xstate_init_this_cpu();
     write_cr0(read_cr0() | cr0::WP | cr0::NE | cr0::MP);
 }
 
