@@ -3,6 +3,8 @@
 // physdev_op (33) and xenpmu_op (40) sub-ops a domU uses, and platform_op (7) refused to domUs
 // (pv-abi-core.md §5.5-§5.8, §5.11, §5.16, §5.17, §5.20, §5.27).
 #include "arch/x86_64/cr.hpp"
+#include "arch/x86_64/debugreg.hpp"
+#include "arch/x86_64/guest_context.hpp"
 #include "arch/x86_64/msr.hpp"
 #include "domain/domain.hpp"
 #include "hypercall/hypercall.hpp"
@@ -73,11 +75,42 @@ std::int64_t do_fpu_taskswitch(HypercallContext& c) {
     return 0;
 }
 
+namespace {
+constexpr std::uint64_t CR4_DE = 1u << 3;
+
+// §5.8: DR4/DR5 are aliases of DR6/DR7 unless the guest's virtual CR4.DE is set (as on
+// hardware); -1 when the register does not exist.
+int debugreg_index(const Vcpu& vcpu, std::uint64_t reg) {
+    if (reg > 7 || ((reg == 4 || reg == 5) && (vcpu.virtual_cr4 & CR4_DE)))
+        return -1;
+    return reg == 4 ? 6 : reg == 5 ? 7 : static_cast<int>(reg);
+}
+
+// §5.8 DR7: upper half zero, no general detect, I/O breakpoints only with the guest's virtual
+// CR4.DE (else -EPERM, as Xen). Even then they are refused (-EOPNOTSUPP): the guest's port I/O
+// is emulated, so hardware I/O breakpoints could never fire for it and nothing emulates them.
+Result<std::uint64_t> check_dr7(const Vcpu& vcpu, std::uint64_t value) {
+    if (value >> 32)
+        return Errno::EINVAL;
+    if (value & arch::dr7::GD)
+        return Errno::EPERM;
+    for (unsigned n = 0; n < 4; ++n) {
+        if (!arch::dr7::enabled(value, n) || arch::dr7::rw(value, n) != arch::dr7::RW_IO)
+            continue;
+        if (!(vcpu.virtual_cr4 & CR4_DE))
+            return Errno::EPERM;
+        return Errno::EOPNOTSUPP;
+    }
+    // The reserved bits take their architectural values, so the value loads into DR7 as is.
+    return (value & ~arch::dr7::RESERVED_ZERO) | arch::dr7::RESERVED_ONE;
+}
+}  // namespace
+
 std::int64_t do_set_debugreg(HypercallContext& c) {
     Vcpu& vcpu = c.vcpu;
-    const std::uint64_t reg = c.arg(0) & 0xffffffff;
     const std::uint64_t value = c.arg(1);
-    switch (reg) {
+    const int index = debugreg_index(vcpu, c.arg(0) & 0xffffffff);
+    switch (index) {
     case 0:
     case 1:
     case 2:
@@ -85,34 +118,31 @@ std::int64_t do_set_debugreg(HypercallContext& c) {
         // §5.8: breakpoints must be guest addresses.
         if (!is_guest_range(value, 1))
             return xen::negated(Errno::EPERM);
-        vcpu.debugreg[reg] = value;
-        return 0;
-    case 4:
+        vcpu.debugreg[index] = value;
+        break;
     case 6:
         if (value >> 32)
             return xen::negated(Errno::EINVAL);
         vcpu.debugreg[6] = value;
         return 0;
-    case 5:
-    case 7:
-        if (value >> 32)
-            return xen::negated(Errno::EINVAL);
-        if (value & (1u << 13))  // DR7.GD
-            return xen::negated(Errno::EPERM);
-        // Breakpoints are recorded, not armed in hardware yet: report enabling them honestly.
-        if (value & 0xff)
-            return xen::negated(Errno::EOPNOTSUPP);
-        vcpu.debugreg[7] = value;
-        return 0;
+    case 7: {
+        auto checked = check_dr7(vcpu, value);
+        if (!checked)
+            return xen::negated(checked.error());
+        vcpu.debugreg[7] = *checked;
+        break;
+    }
     default: return xen::negated(Errno::ENODEV);
     }
+    // The caller is the vCPU on this CPU: its breakpoints take effect at once.
+    arch::load_debug_registers(vcpu);
+    return 0;
 }
 
 std::int64_t do_get_debugreg(HypercallContext& c) {
-    const std::uint64_t reg = c.arg(0) & 0xffffffff;
-    if (reg > 7)
+    const int index = debugreg_index(c.vcpu, c.arg(0) & 0xffffffff);
+    if (index < 0)
         return xen::negated(Errno::ENODEV);
-    const std::uint64_t index = reg == 4 ? 6 : reg == 5 ? 7 : reg;
     return static_cast<std::int64_t>(c.vcpu.debugreg[index]);
 }
 

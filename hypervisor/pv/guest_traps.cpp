@@ -2,6 +2,7 @@
 #include "pv/guest_traps.hpp"
 
 #include "arch/x86_64/cr.hpp"
+#include "arch/x86_64/debugreg.hpp"
 #include "arch/x86_64/traps.hpp"
 #include "core/console.hpp"
 #include "domain/domain.hpp"
@@ -65,6 +66,18 @@ void page_fault(Vcpu& vcpu, arch::TrapFrame& frame) {
     inject_exception(vcpu, frame, VECTOR_PAGE_FAULT, error);
 }
 
+// §6.6: a #DB updates the vCPU's virtual DR6 (read back with get_debugreg(6)) before it is
+// reflected. The conditions the CPU reports this time replace the breakpoint-hit bits B0-B3;
+// the other status bits stay set until the guest clears them, as on hardware. The real DR6
+// goes back to its default so the next #DB reports only what happened then.
+void debug_exception(Vcpu& vcpu, arch::TrapFrame& frame) {
+    const std::uint64_t now = arch::read_dr6() ^ arch::dr6::DEFAULT;  // positive polarity
+    arch::write_dr6(arch::dr6::DEFAULT);
+    const std::uint64_t before = (vcpu.debugreg[6] ^ arch::dr6::DEFAULT) & ~arch::dr6::HITS;
+    vcpu.debugreg[6] = ((before | now) ^ arch::dr6::DEFAULT) & 0xffffffff;
+    inject_exception(vcpu, frame, VECTOR_DEBUG, std::nullopt);
+}
+
 void general_protection(Vcpu& vcpu, arch::TrapFrame& frame) {
     if (frame.error_code == 0) {
         switch (emulate_privileged(vcpu, frame)) {
@@ -110,7 +123,7 @@ void handle_guest_exception(arch::TrapFrame& frame) {
         }
         return;
     }
-    case VECTOR_DEBUG:
+    case VECTOR_DEBUG: debug_exception(vcpu, frame); return;
     case VECTOR_BREAKPOINT:
     case VECTOR_OVERFLOW:
     default:

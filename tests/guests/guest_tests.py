@@ -196,6 +196,9 @@ SCENARIOS = {
     "crash-isolation-4cpu": crash_isolation(4),
     "xsave-qemu64": xsave(None, "none"),     # no XSAVE: FXSAVE switching, XSAVE hidden
     "xsave-max": xsave("max", "avx"),        # QEMU 7.2 TCG -cpu max: XSAVE and AVX
+    # One pCPU: the domain with breakpoints armed and one without alternate on it.
+    "debugreg": Scenario([Guest("debugreg", "armed", "debugreg", "memory=16M", "role=arm"),
+                          Guest("debugreg", "plain", "debugreg", "memory=16M", "role=plain")], cpus=1),
 }
 
 

@@ -2,6 +2,7 @@
 #include "arch/x86_64/guest_context.hpp"
 
 #include "arch/x86_64/cr.hpp"
+#include "arch/x86_64/debugreg.hpp"
 #include "arch/x86_64/msr.hpp"
 #include "arch/x86_64/xstate.hpp"
 #include "domain/domain.hpp"
@@ -42,9 +43,27 @@ void load_guest_context(Vcpu& vcpu) {
     }
     if (vcpu.virtual_ts)
         write_cr0(read_cr0() | cr0::TS);
+    if (vcpu.debugreg[7] & dr7::ENABLES)
+        load_debug_registers(vcpu);
+}
+
+// Breakpoints are live only while their vCPU is on the CPU: DR7 is cleared when it leaves, so
+// the idle loop and every other vCPU (of any domain) run with none armed.
+void load_debug_registers(const Vcpu& vcpu) {
+    if (!(vcpu.debugreg[7] & dr7::ENABLES)) {
+        write_dr7(0);
+        return;
+    }
+    write_dr0(vcpu.debugreg[0]);
+    write_dr1(vcpu.debugreg[1]);
+    write_dr2(vcpu.debugreg[2]);
+    write_dr3(vcpu.debugreg[3]);
+    write_dr7(vcpu.debugreg[7]);
 }
 
 void save_guest_context(Vcpu& vcpu) {
+    if (vcpu.debugreg[7] & dr7::ENABLES)
+        write_dr7(0);
     write_cr0(read_cr0() & ~cr0::TS);
     const XstatePolicy& xstate = xstate_policy();
     if (xstate.enabled) {

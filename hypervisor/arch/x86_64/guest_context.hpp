@@ -1,5 +1,5 @@
 // Loading and saving the parts of a vCPU's state that are not in its TrapFrame: page-table base,
-// segment bases, FPU state.
+// segment bases, FPU state, debug registers.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,10 @@ void load_guest_context(Vcpu& vcpu);
 void save_guest_context(Vcpu& vcpu);
 // Switch this CPU back to the hypervisor's own page tables (idle).
 void load_idle_context();
+
+// Arm the vCPU's breakpoints (DR0-3, DR7) on this CPU if its DR7 enables any, else disarm
+// them (DR7 = 0); for the vCPU running here after it changed them (set_debugreg).
+void load_debug_registers(const Vcpu& vcpu);
 
 // The CR3 value for the mode the vCPU is in.
 std::uint64_t active_root(const Vcpu& vcpu);

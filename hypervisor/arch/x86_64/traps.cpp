@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cr.hpp"
+#include "arch/x86_64/debugreg.hpp"
 #include "core/console.hpp"
 #include "core/panic.hpp"
 #include "core/cpu.hpp"
@@ -27,6 +28,26 @@ constexpr const char* EXCEPTION_NAMES[32] = {
     "reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
     "#VC VMM communication", "#SX security", "reserved 31",
 };
+
+// A #DB in the hypervisor. A guest's data breakpoints stay armed while the hypervisor works for
+// it, so copying to or from a watched guest address (a hypercall argument, a bounce frame)
+// hits them in ring 0. Such a hit is ignored, as Xen ignores watchpoints triggering within
+// itself: the access was the hypervisor's, not the guest's, and a data breakpoint is a trap,
+// so returning simply carries on. DR6 is reset so the hit does not show in the guest's next
+// #DB. Anything else (single step, an instruction breakpoint: impossible, since breakpoints
+// hold guest addresses only and SMEP keeps the hypervisor off guest code) stays fatal.
+bool ignore_hypervisor_debug_trap() {
+    const std::uint64_t status = read_dr6() ^ dr6::DEFAULT;
+    const std::uint64_t control = read_dr7();
+    if (!status || (status & ~dr6::HITS))
+        return false;
+    for (unsigned n = 0; n < 4; ++n) {
+        if ((status >> n) & 1 && dr7::rw(control, n) == dr7::RW_EXECUTE)
+            return false;
+    }
+    write_dr6(dr6::DEFAULT);
+    return true;
+}
 
 [[noreturn]] void fatal_exception(TrapFrame& frame) {
     FixedBuffer<160> message;
@@ -72,6 +93,8 @@ extern "C" void handle_trap(arch::TrapFrame* frame) {
         // to it faults in ring 0. That is the guest's error, not the hypervisor's: crash it.
         if (frame->rip == reinterpret_cast<std::uint64_t>(frame_iret_instruction) && current_vcpu())
             guest_return_faulted(*frame);
+        if (vector == arch::vector::DEBUG && arch::ignore_hypervisor_debug_trap())
+            return;
         if (vector == arch::vector::PAGE_FAULT || vector == arch::vector::GENERAL_PROTECTION) {
             if (const std::uint64_t fixup = arch::exception_fixup(frame->rip)) {
                 frame->rip = fixup;
