@@ -275,6 +275,10 @@ void guest_cpuid(const Vcpu& vcpu, std::uint32_t leaf, std::uint32_t subleaf, st
         out[3] &= ~(1u << 26);                                 // no 1 GiB pages either
     } else if (leaf == 7 && subleaf == 0) {
         out[1] &= ~((1u << 7) | (1u << 10) | (1u << 20));     // SMEP INVPCID SMAP: ring-0 features
+        // FSGSBASE: the hypervisor runs without CR4.FSGSBASE and the guest cannot set it (its
+        // CR4 write keeps only TSD/DE/PGE/OSXSAVE): a guest believing the bit would #UD on
+        // rdfsbase (Linux 6.1 does in current_save_fsgs under -cpu max).
+        out[1] &= ~(1u << 0);
         // Features whose state components are not offered: MPX, AVX-512 (every flavour),
         // PKU/OSPKE, AMX; AVX2 without AVX.
         out[1] &= ~((1u << 14) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) |
